@@ -1,0 +1,41 @@
+#pragma once
+/// The one environment interface that agents, the actor pool, recordings and the viewer share.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "envs/core/frame.h"
+#include "envs/core/spec.h"
+#include "envs/core/timestep.h"
+
+namespace rimlab {
+
+/// A single environment instance. Not thread-safe: the actor pool gives each its own thread at a
+/// time. Implementations write observations into the caller's buffers and must not allocate per
+/// step in the steady state.
+class Environment {
+ public:
+  virtual ~Environment() = default;
+
+  virtual const EnvSpec& Spec() const = 0;
+
+  /// Restarts the episode generator from `seed`: the same seed gives the same sequence of
+  /// episodes and, with the same actions, the same trajectory.
+  virtual void Seed(uint64_t seed) = 0;
+
+  /// Starts a new episode and writes its first observation. Returns a FIRST step.
+  virtual TimeStep Reset(const ObsRef& obs) = 0;
+
+  /// Advances one step. Calling Step after a LAST step without a Reset throws std::logic_error;
+  /// the actor pool resets automatically instead.
+  virtual TimeStep Step(const Action& action, const ObsRef& obs) = 0;
+
+  /// Draws the full state (not just the agent's view) into `frame`, resizing it.
+  virtual void Render(Frame* frame) const = 0;
+
+  /// A human-readable description of the current state (mission, map), for the CLI and debugging.
+  virtual std::string Describe() const { return {}; }
+};
+
+}  // namespace rimlab
