@@ -1,0 +1,3 @@
+#include "bench/bench.h"
+
+int main(int argc, char** argv) { return rimlab::bench::BenchMain(argc, argv); }

@@ -1,0 +1,20 @@
+// The table of suites. Compiled once without LibTorch (rimlab_bench) and once with it (the
+// rimlab CLI), so that env and pool figures can be measured in a torch-free build too.
+#include "bench/bench.h"
+
+namespace rimlab::bench {
+
+int RunEnvsSuite(const BenchArgs& args);
+#ifdef RIMLAB_BENCH_TORCH
+#endif
+
+const std::vector<Suite>& Suites() {
+  static const std::vector<Suite> suites = {
+      {"envs", "environment steps/s on one thread (pickup, distractors)", RunEnvsSuite},
+#ifdef RIMLAB_BENCH_TORCH
+#endif
+  };
+  return suites;
+}
+
+}  // namespace rimlab::bench
