@@ -4,13 +4,11 @@
 
 namespace rimlab::bench {
 
-int RunEnvsSuite(const BenchArgs& args);
 #ifdef RIMLAB_BENCH_TORCH
 #endif
 
 const std::vector<Suite>& Suites() {
   static const std::vector<Suite> suites = {
-      {"envs", "environment steps/s on one thread (pickup, distractors)", RunEnvsSuite},
 #ifdef RIMLAB_BENCH_TORCH
 #endif
   };
