@@ -8,8 +8,8 @@
 namespace rimlab::bench {
 
 struct BenchArgs {
-  double seconds = 2.0;  ///< wall time to spend on each measurement
-  bool quick = false;    ///< smoke-test sizes, for tests of the benches themselves
+  double seconds = 2.0;            ///< wall time to spend on each measurement
+  bool quick = false;              ///< smoke-test sizes, for tests of the benches themselves
   std::vector<std::string> extra;  ///< suite-specific key=value arguments
 };
 

@@ -1,3 +1,5 @@
 #include "bench/bench.h"
 
-int main(int argc, char** argv) { return rimlab::bench::BenchMain(argc, argv); }
+int main(int argc, char** argv) {
+  return rimlab::bench::BenchMain(argc, argv);
+}

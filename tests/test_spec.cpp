@@ -151,8 +151,8 @@ TEST_CASE("ParamReader errors name where, key and expectation", "[params]") {
   CHECK_THROWS_WITH(r.Int("size", 5, 3, 32),
                     Catch::Contains("a.yaml:3") && Catch::Contains("'size'") &&
                         Catch::Contains("[3, 32]") && Catch::Contains("99"));
-  CHECK_THROWS_WITH(r.Float("rate", 0, 0, 1), Catch::Contains("a.yaml:4") &&
-                                                  Catch::Contains("expected a number"));
+  CHECK_THROWS_WITH(r.Float("rate", 0, 0, 1),
+                    Catch::Contains("a.yaml:4") && Catch::Contains("expected a number"));
   CHECK_THROWS_WITH(r.Int("count", 1, 0, 9), Catch::Contains("expected an integer"));
   CHECK_THROWS_WITH(r.Choice("rate", "a", {"a", "b"}), Catch::Contains("one of a, b"));
   try {

@@ -53,7 +53,9 @@ const Param* ParamReader::Take(const std::string& key) {
   return params_.Find(key);
 }
 
-bool ParamReader::Has(const std::string& key) { return Take(key) != nullptr; }
+bool ParamReader::Has(const std::string& key) {
+  return Take(key) != nullptr;
+}
 
 void ParamReader::Fail(const std::string& key, const std::string& message) const {
   const Param* p = params_.Find(key);

@@ -62,8 +62,7 @@ class ParamReader {
   /// One of `choices`.
   std::string Choice(const std::string& key, const std::string& def,
                      const std::vector<std::string>& choices);
-  std::vector<std::string> StringList(const std::string& key,
-                                      const std::vector<std::string>& def);
+  std::vector<std::string> StringList(const std::string& key, const std::vector<std::string>& def);
   bool Has(const std::string& key);
 
   /// Builds an OptionError for `key` (for checks that span several options).

@@ -42,7 +42,8 @@ struct ObservationSpec {
   size_t NumBytes() const;
 };
 
-/// Discrete actions are indices in [0, num_actions); continuous ones are `dim` floats in [low, high].
+/// Discrete actions are indices in [0, num_actions); continuous ones are `dim` floats in [low,
+/// high].
 struct ActionSpec {
   enum class Kind : uint8_t { kDiscrete, kContinuous };
   Kind kind = Kind::kDiscrete;

@@ -13,8 +13,8 @@ enum class StepType : uint8_t { kFirst = 0, kMid = 1, kLast = 2 };
 const char* StepTypeName(StepType type);
 
 /// One transition's scalars. The observation is not stored here: environments write it straight
-/// into caller-owned buffers (an `ObsRef`), so that the actor pool fills its batch without copies or
-/// allocations. Rewards and discounts of a FIRST step are 0 and 1 by convention.
+/// into caller-owned buffers (an `ObsRef`), so that the actor pool fills its batch without copies
+/// or allocations. Rewards and discounts of a FIRST step are 0 and 1 by convention.
 struct TimeStep {
   StepType type = StepType::kFirst;
   float reward = 0.0f;
