@@ -4,11 +4,13 @@
 
 namespace rimlab::bench {
 
+int RunEnvsSuite(const BenchArgs& args);
 #ifdef RIMLAB_BENCH_TORCH
 #endif
 
 const std::vector<Suite>& Suites() {
   static const std::vector<Suite> suites = {
+      {"envs", "environment steps/s on one thread, random actions, resets included", RunEnvsSuite},
 #ifdef RIMLAB_BENCH_TORCH
 #endif
   };
