@@ -1,0 +1,613 @@
+// The actor pool. Design notes (and the reasons behind them) are in docs/pool.md.
+//
+// One task queue feeds every thread. In sync mode a task is a chunk of consecutive envs whose
+// results go to the slots of their env ids; in async mode a task is one env, whose result goes to
+// the next free slot of a ring of ceil(N / batch) + 1 blocks (claimed with one atomic add), so
+// that a block returned by Recv is never written to before the next Recv. Completion is counted
+// per block with monotonic counters, so nothing is ever reset between rounds.
+#include "runners/actor_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rimlab {
+
+void PoolOptions::Validate() const {
+  auto fail = [](const std::string& message) {
+    throw std::invalid_argument("actor pool: " + message);
+  };
+  if (num_envs < 1) fail("num_envs must be at least 1, got " + std::to_string(num_envs));
+  if (num_threads < 1) {
+    fail("num_threads must be at least 1 (the calling thread counts as one), got " +
+         std::to_string(num_threads));
+  }
+  if (num_threads > num_envs) {
+    fail("num_threads (" + std::to_string(num_threads) + ") exceeds num_envs (" +
+         std::to_string(num_envs) + "): the extra threads would have no env to step");
+  }
+  if (batch_size < 0 || batch_size > num_envs) {
+    fail("batch_size must be 0 (sync) or between 1 and num_envs (" + std::to_string(num_envs) +
+         "), got " + std::to_string(batch_size));
+  }
+  if (spin_microseconds < 0) {
+    fail("spin_microseconds must be >= 0, got " + std::to_string(spin_microseconds));
+  }
+}
+
+TimeStep BatchView::At(int i) const {
+  TimeStep ts;
+  ts.type = step_type[i];
+  ts.reward = reward[i];
+  ts.discount = discount[i];
+  ts.success = success[i] != 0;
+  return ts;
+}
+
+namespace {
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+/// Polls `ready` for up to `spin`, then returns whether it became true.
+template <typename Pred>
+bool SpinFor(std::chrono::microseconds spin, Pred ready) {
+  if (ready()) return true;
+  if (spin.count() <= 0) return false;
+  const auto deadline = std::chrono::steady_clock::now() + spin;
+  for (unsigned i = 1;; ++i) {
+    CpuRelax();
+    if (ready()) return true;
+    if ((i & 63u) == 0 && std::chrono::steady_clock::now() >= deadline) return false;
+  }
+}
+
+/// A fixed array of bytes aligned to a cache line, for one observation field of one block.
+struct AlignedBytes {
+  static constexpr std::align_val_t kAlign{64};
+  explicit AlignedBytes(size_t n)
+      : data(static_cast<unsigned char*>(::operator new(std::max<size_t>(n, 1), kAlign))) {
+    std::fill(data, data + n, static_cast<unsigned char>(0));
+  }
+  ~AlignedBytes() { ::operator delete(data, kAlign); }
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+  unsigned char* data;
+};
+
+/// A bounded multi-consumer queue of int32 tasks with a single producer (the calling thread).
+/// Positions are monotonic 64-bit counters; a consumer reads the cell, then claims it with a CAS
+/// on head, so the producer (which never runs more than `capacity` ahead of head) cannot overwrite
+/// a cell that a successful consumer is reading. Cells are atomics so that a losing consumer's
+/// stale read is not a data race.
+class TaskQueue {
+ public:
+  explicit TaskQueue(size_t min_capacity) {
+    size_t cap = 1;
+    while (cap < min_capacity) cap <<= 1;
+    mask_ = cap - 1;
+    cells_.reset(new std::atomic<int32_t>[cap]);
+    for (size_t i = 0; i < cap; ++i) cells_[i].store(0, std::memory_order_relaxed);
+  }
+
+  /// Producer only. Publishes `n` tasks at once; seq_cst so that it orders against the sleeper
+  /// count that the producer reads next (see Pool::Wake).
+  template <typename Fn>
+  void PushMany(int n, Fn task_at) {
+    const uint64_t t = tail_.load(std::memory_order_relaxed);
+    // The pool never has more tasks outstanding than the capacity; wait out a consumer that has
+    // claimed but not yet left a cell, should one ever be that far behind.
+    while (t + static_cast<uint64_t>(n) - head_.load(std::memory_order_acquire) > mask_ + 1) {
+      std::this_thread::yield();
+    }
+    for (int i = 0; i < n; ++i) {
+      cells_[(t + static_cast<uint64_t>(i)) & mask_].store(task_at(i), std::memory_order_relaxed);
+    }
+    tail_.store(t + static_cast<uint64_t>(n), std::memory_order_seq_cst);
+  }
+
+  bool TryPop(int32_t* task) {
+    uint64_t h = head_.load(std::memory_order_acquire);
+    for (;;) {
+      if (h >= tail_.load(std::memory_order_acquire)) return false;
+      const int32_t value = cells_[h & mask_].load(std::memory_order_relaxed);
+      if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+        *task = value;
+        return true;
+      }
+    }
+  }
+
+  bool Empty() const {
+    return head_.load(std::memory_order_seq_cst) >= tail_.load(std::memory_order_seq_cst);
+  }
+
+ private:
+  std::unique_ptr<std::atomic<int32_t>[]> cells_;
+  uint64_t mask_ = 0;
+  alignas(64) std::atomic<uint64_t> head_{0};
+  alignas(64) std::atomic<uint64_t> tail_{0};
+};
+
+/// Output storage for `size` results, and the view of it handed to the caller.
+struct Block {
+  Block(const ObservationSpec& spec, int size) {
+    const auto n = static_cast<size_t>(size);
+    for (const auto& f : spec.fields) {
+      field_bytes.push_back(f.NumBytes());
+      fields.emplace_back(new AlignedBytes(f.NumBytes() * n));
+      obs.push_back(fields.back()->data);
+    }
+    env_id.assign(n, -1);
+    step_type.assign(n, StepType::kFirst);
+    reward.assign(n, 0.0f);
+    discount.assign(n, 1.0f);
+    success.assign(n, 0);
+    episode_return.assign(n, 0.0f);
+    episode_length.assign(n, 0);
+    view.size = size;
+    view.num_fields = static_cast<int>(obs.size());
+    view.obs = obs.data();
+    view.env_id = env_id.data();
+    view.step_type = step_type.data();
+    view.reward = reward.data();
+    view.discount = discount.data();
+    view.success = success.data();
+    view.episode_return = episode_return.data();
+    view.episode_length = episode_length.data();
+  }
+
+  std::vector<size_t> field_bytes;
+  std::vector<std::unique_ptr<AlignedBytes>> fields;
+  std::vector<const void*> obs;
+  std::vector<int32_t> env_id;
+  std::vector<StepType> step_type;
+  std::vector<float> reward;
+  std::vector<float> discount;
+  std::vector<uint8_t> success;
+  std::vector<float> episode_return;
+  std::vector<int32_t> episode_length;
+  BatchView view;
+  /// Results written into this block, over all its rounds (async mode).
+  alignas(64) std::atomic<uint64_t> done{0};
+};
+
+/// Per-env state. Written by the caller while the env is idle (Send) and by the thread stepping
+/// it while it is in flight; the task queue and the completion counters order the two.
+struct alignas(64) EnvState {
+  std::unique_ptr<Environment> env;
+  Action action;
+  std::vector<float> values;  ///< copy of a continuous action
+  bool reset_next = false;    ///< the pending task is a reset (AsyncReset)
+  bool needs_reset = true;    ///< the episode is over (or never started): auto-reset
+  double episode_return = 0.0;
+  int32_t episode_length = 0;
+  std::vector<void*> obs_ptrs;  ///< scratch ObsRef into the slot being written
+};
+
+bool SameSpec(const EnvSpec& a, const EnvSpec& b) {
+  if (a.observation.fields.size() != b.observation.fields.size()) return false;
+  for (size_t i = 0; i < a.observation.fields.size(); ++i) {
+    const auto& x = a.observation.fields[i];
+    const auto& y = b.observation.fields[i];
+    if (x.name != y.name || x.shape != y.shape || x.dtype != y.dtype) return false;
+  }
+  return a.action.kind == b.action.kind && a.action.num_actions == b.action.num_actions &&
+         a.action.dim == b.action.dim;
+}
+
+std::string ErrorMessage(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+}  // namespace
+
+struct ActorPool::Impl {
+  PoolOptions opt;
+  bool is_sync = true;
+  int batch = 0;
+  int num_blocks = 1;
+  int chunk = 1;       // sync mode: envs per task
+  int num_chunks = 1;  // sync mode: tasks per step
+  std::chrono::microseconds spin{0};
+  EnvSpec spec;
+  std::vector<EnvState> envs;
+  std::vector<std::unique_ptr<Block>> blocks;
+  TaskQueue queue;
+
+  // Caller-side bookkeeping (only the calling thread touches these).
+  std::vector<uint8_t> in_flight;
+  int num_in_flight = 0;
+  uint64_t recv_count = 0;   // async: batches returned
+  uint64_t sync_target = 0;  // sync: envs completed once this step is done
+  std::string broken;        // non-empty once an env threw
+
+  // Work hand-off: workers sleep on work_cv when the queue stays empty.
+  std::atomic<bool> stop{false};
+  std::atomic<int> sleeping_workers{0};
+  std::mutex work_mu;
+  std::condition_variable work_cv;
+  // Completion: the caller sleeps on done_cv when its results stay incomplete.
+  alignas(64) std::atomic<uint64_t> next_slot{0};  // async slot allocator
+  alignas(64) std::atomic<uint64_t> sync_done{0};  // sync: envs completed, over all steps
+  alignas(64) std::atomic<bool> caller_sleeping{false};
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  // The first exception thrown by an env.
+  std::atomic<bool> failed{false};
+  std::mutex error_mu;
+  std::exception_ptr error;
+
+  std::vector<std::thread> workers;
+
+  Impl(const EnvMaker& make_env, const PoolOptions& options)
+      : opt(options), queue(static_cast<size_t>(std::max(options.num_envs, 1))) {
+    opt.Validate();
+    if (!make_env) throw std::invalid_argument("actor pool: the env factory is empty");
+    const int n = opt.num_envs;
+    is_sync = opt.batch_size == 0 || opt.batch_size == n;
+    batch = is_sync ? n : opt.batch_size;
+    num_blocks = is_sync ? 1 : (n + batch - 1) / batch + 1;
+    // Sync tasks: about four chunks per thread, so that a slow chunk is balanced by the others.
+    chunk = std::max(1, (n + 4 * opt.num_threads - 1) / (4 * opt.num_threads));
+    num_chunks = (n + chunk - 1) / chunk;
+    spin = std::chrono::microseconds(opt.spin_microseconds);
+
+    envs = std::vector<EnvState>(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      auto env = make_env(i);
+      if (!env) {
+        throw std::invalid_argument("actor pool: the factory returned no env for env " +
+                                    std::to_string(i));
+      }
+      if (i == 0) {
+        spec = env->Spec();
+        spec.Validate();
+      } else if (!SameSpec(spec, env->Spec())) {
+        throw std::invalid_argument("actor pool: env " + std::to_string(i) + " (" +
+                                    env->Spec().name + ") has a different spec from env 0 (" +
+                                    spec.name + ")");
+      }
+      env->Seed(opt.seed + static_cast<uint64_t>(i));
+      EnvState& s = envs[static_cast<size_t>(i)];
+      s.env = std::move(env);
+      if (!spec.action.discrete()) s.values.assign(static_cast<size_t>(spec.action.dim), 0.0f);
+      s.obs_ptrs.assign(spec.observation.fields.size(), nullptr);
+    }
+    for (int b = 0; b < num_blocks; ++b) {
+      blocks.emplace_back(new Block(spec.observation, batch));
+    }
+    in_flight.assign(static_cast<size_t>(n), 0);
+    for (int t = 1; t < opt.num_threads; ++t) workers.emplace_back([this] { WorkerLoop(); });
+  }
+
+  ~Impl() {
+    stop.store(true, std::memory_order_seq_cst);
+    { std::lock_guard<std::mutex> lock(work_mu); }
+    work_cv.notify_all();
+    for (auto& w : workers) w.join();
+  }
+
+  // --- Stepping one env (any thread) ---
+
+  void RunEnv(int e, Block& block, int pos) {
+    EnvState& s = envs[static_cast<size_t>(e)];
+    const auto p = static_cast<size_t>(pos);
+    for (size_t f = 0; f < s.obs_ptrs.size(); ++f) {
+      s.obs_ptrs[f] = block.fields[f]->data + p * block.field_bytes[f];
+    }
+    const ObsRef ref{s.obs_ptrs.data(), static_cast<int>(s.obs_ptrs.size())};
+    block.env_id[p] = e;
+    try {
+      TimeStep ts;
+      if (s.reset_next || s.needs_reset) {
+        ts = s.env->Reset(ref);
+        if (!ts.first()) throw std::logic_error("Reset did not return a FIRST step");
+        s.episode_return = 0.0;
+        s.episode_length = 0;
+      } else {
+        ts = s.env->Step(s.action, ref);
+        if (ts.first()) throw std::logic_error("Step returned a FIRST step");
+        s.episode_return += static_cast<double>(ts.reward);
+        s.episode_length += 1;
+      }
+      s.reset_next = false;
+      s.needs_reset = ts.last();
+      block.step_type[p] = ts.type;
+      block.reward[p] = ts.reward;
+      block.discount[p] = ts.discount;
+      block.success[p] = ts.success ? 1 : 0;
+      block.episode_return[p] = static_cast<float>(s.episode_return);
+      block.episode_length[p] = s.episode_length;
+    } catch (...) {
+      RecordError(std::current_exception());
+    }
+  }
+
+  void RecordError(std::exception_ptr e) {
+    std::lock_guard<std::mutex> lock(error_mu);
+    if (!error) error = std::move(e);
+    failed.store(true, std::memory_order_release);
+  }
+
+  void RunTask(int32_t task) {
+    if (is_sync) {
+      const int begin = task * chunk;
+      const int end = std::min(opt.num_envs, begin + chunk);
+      for (int e = begin; e < end; ++e) RunEnv(e, *blocks[0], e);
+      sync_done.fetch_add(static_cast<uint64_t>(end - begin), std::memory_order_seq_cst);
+    } else {
+      // acq_rel: a slot of a reused block is claimed only after some task sent after the caller
+      // released that block; the chain of claims carries that ordering to every claimer.
+      const uint64_t slot = next_slot.fetch_add(1, std::memory_order_acq_rel);
+      const auto b = static_cast<size_t>((slot / static_cast<uint64_t>(batch)) %
+                                         static_cast<uint64_t>(num_blocks));
+      const auto pos = static_cast<int>(slot % static_cast<uint64_t>(batch));
+      RunEnv(task, *blocks[b], pos);
+      blocks[b]->done.fetch_add(1, std::memory_order_seq_cst);
+    }
+    // Dekker pairing with WaitForResults: either the caller sees our count, or we see it asleep.
+    if (caller_sleeping.load(std::memory_order_seq_cst)) {
+      { std::lock_guard<std::mutex> lock(done_mu); }
+      done_cv.notify_one();
+    }
+  }
+
+  // --- Workers ---
+
+  void WorkerLoop() {
+    int32_t task = 0;
+    for (;;) {
+      if (stop.load(std::memory_order_acquire)) return;
+      if (queue.TryPop(&task)) {
+        RunTask(task);
+        continue;
+      }
+      auto has_work = [this] { return stop.load(std::memory_order_relaxed) || !queue.Empty(); };
+      if (!SpinFor(spin, has_work)) {
+        sleeping_workers.fetch_add(1, std::memory_order_seq_cst);
+        {
+          std::unique_lock<std::mutex> lock(work_mu);
+          work_cv.wait(lock, has_work);
+        }
+        sleeping_workers.fetch_sub(1, std::memory_order_relaxed);
+      }
+    }
+  }
+
+  /// After publishing tasks: wakes sleeping workers (the queue's seq_cst tail store and this
+  /// seq_cst load pair with the worker's sleeper increment and queue check).
+  void Wake() {
+    if (sleeping_workers.load(std::memory_order_seq_cst) > 0) {
+      { std::lock_guard<std::mutex> lock(work_mu); }
+      work_cv.notify_all();
+    }
+  }
+
+  /// The caller steps queued envs while there are any, then waits for `ready`.
+  template <typename Pred>
+  void HelpAndWait(Pred ready) {
+    int32_t task = 0;
+    while (!ready()) {
+      if (queue.TryPop(&task)) {
+        RunTask(task);
+        continue;
+      }
+      // Queue empty: the remaining results are being produced by workers (only the caller adds
+      // tasks, so none will appear).
+      if (SpinFor(spin, ready)) return;
+      caller_sleeping.store(true, std::memory_order_seq_cst);
+      {
+        std::unique_lock<std::mutex> lock(done_mu);
+        done_cv.wait(lock, ready);
+      }
+      caller_sleeping.store(false, std::memory_order_relaxed);
+    }
+  }
+
+  // --- Caller side ---
+
+  void CheckUsable() const {
+    if (!broken.empty()) {
+      throw std::logic_error("actor pool: unusable since an environment threw: " + broken);
+    }
+  }
+
+  void RethrowIfFailed() {
+    if (!failed.load(std::memory_order_acquire)) return;
+    std::exception_ptr e;
+    {
+      std::lock_guard<std::mutex> lock(error_mu);
+      e = error;
+    }
+    broken = ErrorMessage(e);
+    std::rethrow_exception(e);
+  }
+
+  void AsyncReset() {
+    CheckUsable();
+    if (num_in_flight != 0) {
+      throw std::logic_error("actor pool: AsyncReset while " + std::to_string(num_in_flight) +
+                             " envs are in flight; Recv their results first");
+    }
+    for (int e = 0; e < opt.num_envs; ++e) {
+      envs[static_cast<size_t>(e)].reset_next = true;
+      in_flight[static_cast<size_t>(e)] = 1;
+    }
+    num_in_flight = opt.num_envs;
+    if (!is_sync) {
+      queue.PushMany(opt.num_envs, [](int i) { return static_cast<int32_t>(i); });
+      Wake();
+    }
+  }
+
+  void Send(const Action* actions, const int32_t* env_ids, int n) {
+    CheckUsable();
+    if (n < 0 || n > opt.num_envs || (n > 0 && actions == nullptr)) {
+      throw std::invalid_argument(
+          "actor pool: Send needs 0 <= n <= num_envs (" + std::to_string(opt.num_envs) +
+          ") actions, got n = " + std::to_string(n) + (actions ? "" : " and no actions"));
+    }
+    // Check everything before changing anything, so that a rejected Send leaves no trace.
+    int i = 0;
+    std::string problem;
+    bool misuse = false;  // logic_error (sequencing) rather than invalid_argument (values)
+    for (; i < n; ++i) {
+      const int32_t e = env_ids ? env_ids[i] : i;
+      if (e < 0 || e >= opt.num_envs) {
+        problem = "env id " + std::to_string(e) + " out of range [0, " +
+                  std::to_string(opt.num_envs) + ")";
+        break;
+      }
+      if (in_flight[static_cast<size_t>(e)]) {
+        problem = "env " + std::to_string(e) + " is already in flight (sent twice before its Recv)";
+        misuse = true;
+        break;
+      }
+      const Action& a = actions[i];
+      if (spec.action.discrete() && (a.index < 0 || a.index >= spec.action.num_actions)) {
+        problem = "action " + std::to_string(a.index) + " for env " + std::to_string(e) +
+                  " out of range [0, " + std::to_string(spec.action.num_actions) + ")";
+        break;
+      }
+      if (!spec.action.discrete() && a.values == nullptr) {
+        problem = "continuous action for env " + std::to_string(e) + " has no values";
+        break;
+      }
+      in_flight[static_cast<size_t>(e)] = 1;
+    }
+    if (i < n) {
+      for (int j = 0; j < i; ++j) in_flight[static_cast<size_t>(env_ids ? env_ids[j] : j)] = 0;
+      if (misuse) throw std::logic_error("actor pool: " + problem);
+      throw std::invalid_argument("actor pool: " + problem);
+    }
+    for (i = 0; i < n; ++i) {
+      EnvState& s = envs[static_cast<size_t>(env_ids ? env_ids[i] : i)];
+      s.action.index = actions[i].index;
+      if (!s.values.empty()) {
+        std::copy(actions[i].values, actions[i].values + s.values.size(), s.values.begin());
+        s.action.values = s.values.data();
+      }
+    }
+    num_in_flight += n;
+    if (!is_sync && n > 0) {
+      queue.PushMany(n,
+                     [env_ids](int k) { return env_ids ? env_ids[k] : static_cast<int32_t>(k); });
+      Wake();
+    }
+  }
+
+  const BatchView& Recv() {
+    CheckUsable();
+    if (num_in_flight < batch) {
+      throw std::logic_error("actor pool: Recv needs " + std::to_string(batch) +
+                             " envs in flight (the batch size), but only " +
+                             std::to_string(num_in_flight) + " were sent");
+    }
+    const BatchView& view = is_sync ? RecvSync() : RecvAsync();
+    for (int i = 0; i < view.size; ++i) in_flight[static_cast<size_t>(view.env_id[i])] = 0;
+    num_in_flight -= view.size;
+    RethrowIfFailed();
+    return view;
+  }
+
+  const BatchView& RecvSync() {
+    Block& block = *blocks[0];
+    if (workers.empty()) {
+      for (int e = 0; e < opt.num_envs; ++e) RunEnv(e, block, e);
+      return block.view;
+    }
+    sync_target += static_cast<uint64_t>(opt.num_envs);
+    queue.PushMany(num_chunks, [](int c) { return static_cast<int32_t>(c); });
+    Wake();
+    const uint64_t target = sync_target;
+    HelpAndWait([this, target] { return sync_done.load(std::memory_order_acquire) >= target; });
+    return block.view;
+  }
+
+  const BatchView& RecvAsync() {
+    Block& block = *blocks[static_cast<size_t>(recv_count % static_cast<uint64_t>(num_blocks))];
+    const uint64_t target =
+        (recv_count / static_cast<uint64_t>(num_blocks) + 1) * static_cast<uint64_t>(batch);
+    HelpAndWait([&block, target] { return block.done.load(std::memory_order_acquire) >= target; });
+    ++recv_count;
+    return block.view;
+  }
+
+  void RequireSync(const char* what) const {
+    if (!is_sync) {
+      throw std::logic_error(std::string("actor pool: ") + what +
+                             " needs sync mode (batch_size 0 or num_envs); this pool has "
+                             "batch_size " +
+                             std::to_string(batch) + " of " + std::to_string(opt.num_envs) +
+                             " envs: use AsyncReset/Send/Recv");
+    }
+  }
+};
+
+ActorPool::ActorPool(const EnvMaker& make_env, const PoolOptions& options)
+    : impl_(new Impl(make_env, options)) {}
+
+ActorPool::~ActorPool() = default;
+
+const EnvSpec& ActorPool::spec() const {
+  return impl_->spec;
+}
+int ActorPool::num_envs() const {
+  return impl_->opt.num_envs;
+}
+int ActorPool::num_threads() const {
+  return impl_->opt.num_threads;
+}
+int ActorPool::batch_size() const {
+  return impl_->batch;
+}
+bool ActorPool::sync() const {
+  return impl_->is_sync;
+}
+
+const BatchView& ActorPool::Reset() {
+  impl_->RequireSync("Reset()");
+  impl_->AsyncReset();
+  return impl_->Recv();
+}
+
+const BatchView& ActorPool::Step(const Action* actions) {
+  impl_->RequireSync("Step()");
+  impl_->Send(actions, nullptr, impl_->opt.num_envs);
+  return impl_->Recv();
+}
+
+void ActorPool::AsyncReset() {
+  impl_->AsyncReset();
+}
+
+void ActorPool::Send(const Action* actions, const int32_t* env_ids, int n) {
+  impl_->Send(actions, env_ids, n);
+}
+
+const BatchView& ActorPool::Recv() {
+  return impl_->Recv();
+}
+
+}  // namespace rimlab
