@@ -5,12 +5,15 @@
 namespace rimlab::bench {
 
 int RunEnvsSuite(const BenchArgs& args);
+int RunPoolSuite(const BenchArgs& args);
 #ifdef RIMLAB_BENCH_TORCH
 #endif
 
 const std::vector<Suite>& Suites() {
   static const std::vector<Suite> suites = {
       {"envs", "environment steps/s on one thread, random actions, resets included", RunEnvsSuite},
+      {"pool", "actor pool steps/s on 64 envs: 1 vs 2 threads, sync vs async, allocs/step",
+       RunPoolSuite},
 #ifdef RIMLAB_BENCH_TORCH
 #endif
   };
