@@ -1,10 +1,12 @@
 // The actor pool. Design notes (and the reasons behind them) are in docs/pool.md.
 //
-// One task queue feeds every thread. In sync mode a task is a chunk of consecutive envs whose
-// results go to the slots of their env ids; in async mode a task is one env, whose result goes to
-// the next free slot of a ring of ceil(N / batch) + 1 blocks (claimed with one atomic add), so
-// that a block returned by Recv is never written to before the next Recv. Completion is counted
-// per block with monotonic counters, so nothing is ever reset between rounds.
+// Sync mode: thread t owns a fixed range of envs (so an env's state stays in one core's cache)
+// and claims its envs in small grains from a per-range counter; a thread that runs out steals
+// grains from the other ranges. Results go to the slots of their env ids.
+// Async mode: one task queue of env ids feeds every thread; a result goes to the next free slot of
+// a ring of ceil(N / batch) + 1 blocks (claimed with one atomic add), so that a block returned by
+// Recv is never written to before the next Recv.
+// Completion is counted with monotonic counters, so nothing is reset between rounds.
 #include "runners/actor_pool.h"
 
 #include <algorithm>
@@ -119,15 +121,21 @@ class TaskQueue {
     tail_.store(t + static_cast<uint64_t>(n), std::memory_order_seq_cst);
   }
 
-  bool TryPop(int32_t* task) {
+  /// Claims up to `max` tasks at once (fewer contended claims when the queue is long).
+  int TryPopMany(int32_t* tasks, int max) {
     uint64_t h = head_.load(std::memory_order_acquire);
     for (;;) {
-      if (h >= tail_.load(std::memory_order_acquire)) return false;
-      const int32_t value = cells_[h & mask_].load(std::memory_order_relaxed);
-      if (head_.compare_exchange_weak(h, h + 1, std::memory_order_acq_rel,
+      // h <= head <= tail. If h is stale, the cells read below may be overwritten ones, but
+      // then the CAS fails and we read again.
+      const uint64_t available = tail_.load(std::memory_order_acquire) - h;
+      if (available == 0) return 0;
+      const int k = static_cast<int>(std::min<uint64_t>(available, static_cast<uint64_t>(max)));
+      for (int i = 0; i < k; ++i) {
+        tasks[i] = cells_[(h + static_cast<uint64_t>(i)) & mask_].load(std::memory_order_relaxed);
+      }
+      if (head_.compare_exchange_weak(h, h + static_cast<uint64_t>(k), std::memory_order_acq_rel,
                                       std::memory_order_acquire)) {
-        *task = value;
-        return true;
+        return k;
       }
     }
   }
@@ -141,6 +149,14 @@ class TaskQueue {
   uint64_t mask_ = 0;
   alignas(64) std::atomic<uint64_t> head_{0};
   alignas(64) std::atomic<uint64_t> tail_{0};
+};
+
+/// A claim counter over one thread's range of envs in sync mode: the round (32 bits, wrapping)
+/// in the high word, the next unclaimed index of that round in the low word. Every counter holds
+/// the current round R or R - 1 (a round ends only once every range is exhausted), so a claimer
+/// in round r reads tag r as "index", tag r - 1 as "fresh" and anything else as "I am late".
+struct alignas(64) RangeCounter {
+  std::atomic<uint64_t> value{0};
 };
 
 /// Output storage for `size` results, and the view of it handed to the caller.
@@ -227,8 +243,13 @@ struct ActorPool::Impl {
   bool is_sync = true;
   int batch = 0;
   int num_blocks = 1;
-  int chunk = 1;       // sync mode: envs per task
-  int num_chunks = 1;  // sync mode: tasks per step
+  // Sync mode: thread t owns envs [range_begin[t], range_begin[t + 1]), claimed `grain` at a time.
+  std::vector<int> range_begin;
+  int grain = 1;
+  // Async mode: envs a thread claims from the queue at once.
+  static constexpr int kMaxAsyncGrain = 16;
+  int async_grain = 1;
+  std::unique_ptr<RangeCounter[]> ranges;
   std::chrono::microseconds spin{0};
   EnvSpec spec;
   std::vector<EnvState> envs;
@@ -238,9 +259,10 @@ struct ActorPool::Impl {
   // Caller-side bookkeeping (only the calling thread touches these).
   std::vector<uint8_t> in_flight;
   int num_in_flight = 0;
-  uint64_t recv_count = 0;   // async: batches returned
-  uint64_t sync_target = 0;  // sync: envs completed once this step is done
-  std::string broken;        // non-empty once an env threw
+  uint64_t recv_count = 0;     // async: batches returned
+  uint64_t worker_target = 0;  // sync: envs completed by workers once this round is done
+  uint32_t round_value = 0;    // sync: the caller's copy of `round`
+  std::string broken;          // non-empty once an env threw
 
   // Work hand-off: workers sleep on work_cv when the queue stays empty.
   std::atomic<bool> stop{false};
@@ -249,7 +271,8 @@ struct ActorPool::Impl {
   std::condition_variable work_cv;
   // Completion: the caller sleeps on done_cv when its results stay incomplete.
   alignas(64) std::atomic<uint64_t> next_slot{0};  // async slot allocator
-  alignas(64) std::atomic<uint64_t> sync_done{0};  // sync: envs completed, over all steps
+  alignas(64) std::atomic<uint32_t> round{0};      // sync: the round being stepped
+  alignas(64) std::atomic<uint64_t> sync_done{0};  // sync: envs completed by workers, all rounds
   alignas(64) std::atomic<bool> caller_sleeping{false};
   std::mutex done_mu;
   std::condition_variable done_cv;
@@ -268,9 +291,12 @@ struct ActorPool::Impl {
     is_sync = opt.batch_size == 0 || opt.batch_size == n;
     batch = is_sync ? n : opt.batch_size;
     num_blocks = is_sync ? 1 : (n + batch - 1) / batch + 1;
-    // Sync tasks: about four chunks per thread, so that a slow chunk is balanced by the others.
-    chunk = std::max(1, (n + 4 * opt.num_threads - 1) / (4 * opt.num_threads));
-    num_chunks = (n + chunk - 1) / chunk;
+    const int t = opt.num_threads;
+    for (int i = 0; i <= t; ++i) range_begin.push_back(static_cast<int>(int64_t{n} * i / t));
+    // About eight grains per range: few claims, yet fine enough to balance the tail by stealing.
+    grain = std::max(1, n / (8 * t));
+    ranges.reset(new RangeCounter[static_cast<size_t>(t)]);
+    async_grain = std::clamp(batch / (2 * t), 1, kMaxAsyncGrain);
     spin = std::chrono::microseconds(opt.spin_microseconds);
 
     envs = std::vector<EnvState>(static_cast<size_t>(n));
@@ -298,7 +324,7 @@ struct ActorPool::Impl {
       blocks.emplace_back(new Block(spec.observation, batch));
     }
     in_flight.assign(static_cast<size_t>(n), 0);
-    for (int t = 1; t < opt.num_threads; ++t) workers.emplace_back([this] { WorkerLoop(); });
+    for (int w = 1; w < opt.num_threads; ++w) workers.emplace_back([this, w] { WorkerLoop(w); });
   }
 
   ~Impl() {
@@ -350,23 +376,76 @@ struct ActorPool::Impl {
     failed.store(true, std::memory_order_release);
   }
 
-  void RunTask(int32_t task) {
-    if (is_sync) {
-      const int begin = task * chunk;
-      const int end = std::min(opt.num_envs, begin + chunk);
-      for (int e = begin; e < end; ++e) RunEnv(e, *blocks[0], e);
-      sync_done.fetch_add(static_cast<uint64_t>(end - begin), std::memory_order_seq_cst);
-    } else {
-      // acq_rel: a slot of a reused block is claimed only after some task sent after the caller
-      // released that block; the chain of claims carries that ordering to every claimer.
-      const uint64_t slot = next_slot.fetch_add(1, std::memory_order_acq_rel);
-      const auto b = static_cast<size_t>((slot / static_cast<uint64_t>(batch)) %
-                                         static_cast<uint64_t>(num_blocks));
-      const auto pos = static_cast<int>(slot % static_cast<uint64_t>(batch));
-      RunEnv(task, *blocks[b], pos);
-      blocks[b]->done.fetch_add(1, std::memory_order_seq_cst);
+  /// Sync mode: steps every env of round r that `self` can claim, its own range first, then the
+  /// others'. Returns how many it stepped.
+  int WorkRound(uint32_t r, int self) {
+    const int t = opt.num_threads;
+    int stepped = 0;
+    for (int k = 0; k < t; ++k) {
+      const int owner = (self + k) % t;
+      const int begin = range_begin[static_cast<size_t>(owner)];
+      const auto len = static_cast<uint32_t>(range_begin[static_cast<size_t>(owner) + 1] - begin);
+      std::atomic<uint64_t>& counter = ranges[owner].value;
+      uint64_t v = counter.load(std::memory_order_acquire);
+      for (;;) {
+        const auto tag = static_cast<uint32_t>(v >> 32);
+        uint32_t i = 0;
+        if (tag == r) {
+          i = static_cast<uint32_t>(v);
+        } else if (tag != r - 1) {
+          break;  // a later round has started: we are late, and have nothing left to do
+        }
+        if (i >= len) break;
+        const uint32_t j = std::min(len, i + static_cast<uint32_t>(grain));
+        const uint64_t claimed = (static_cast<uint64_t>(r) << 32) | j;
+        if (!counter.compare_exchange_weak(v, claimed, std::memory_order_acq_rel,
+                                           std::memory_order_acquire)) {
+          continue;
+        }
+        for (uint32_t x = i; x < j; ++x) {
+          const int e = begin + static_cast<int>(x);
+          RunEnv(e, *blocks[0], e);
+        }
+        stepped += static_cast<int>(j - i);
+        v = claimed;
+      }
     }
-    // Dekker pairing with WaitForResults: either the caller sees our count, or we see it asleep.
+    return stepped;
+  }
+
+  /// Async mode: steps env `e` into the next free slot.
+  /// Async mode: pops up to async_grain envs and steps each into the next free slot. Returns
+  /// false when the queue was empty.
+  bool RunAsyncTasks() {
+    int32_t tasks[kMaxAsyncGrain];
+    const int k = queue.TryPopMany(tasks, async_grain);
+    if (k == 0) return false;
+    // acq_rel: a slot of a reused block is claimed only after some task sent after the caller
+    // released that block; the chain of claims carries that ordering to every claimer.
+    const uint64_t first = next_slot.fetch_add(static_cast<uint64_t>(k), std::memory_order_acq_rel);
+    const auto b_size = static_cast<uint64_t>(batch);
+    size_t b = 0;
+    uint64_t written = 0;  // results in block b not yet counted
+    for (int i = 0; i < k; ++i) {
+      const uint64_t slot = first + static_cast<uint64_t>(i);
+      const auto slot_block =
+          static_cast<size_t>((slot / b_size) % static_cast<uint64_t>(num_blocks));
+      if (written > 0 && slot_block != b) {
+        blocks[b]->done.fetch_add(written, std::memory_order_seq_cst);
+        written = 0;
+      }
+      b = slot_block;
+      RunEnv(tasks[i], *blocks[b], static_cast<int>(slot % b_size));
+      ++written;
+    }
+    blocks[b]->done.fetch_add(written, std::memory_order_seq_cst);
+    NotifyCaller();
+    return true;
+  }
+
+  /// Dekker pairing with HelpAndWait: after a seq_cst count update, either the caller sees our
+  /// count or we see it asleep.
+  void NotifyCaller() {
     if (caller_sleeping.load(std::memory_order_seq_cst)) {
       { std::lock_guard<std::mutex> lock(done_mu); }
       done_cv.notify_one();
@@ -375,15 +454,28 @@ struct ActorPool::Impl {
 
   // --- Workers ---
 
-  void WorkerLoop() {
-    int32_t task = 0;
+  void WorkerLoop(int self) {
+    uint32_t seen = 0;
     for (;;) {
       if (stop.load(std::memory_order_acquire)) return;
-      if (queue.TryPop(&task)) {
-        RunTask(task);
+      if (is_sync) {
+        const uint32_t r = round.load(std::memory_order_acquire);
+        if (r != seen) {
+          seen = r;
+          const int stepped = WorkRound(r, self);
+          if (stepped > 0) {
+            sync_done.fetch_add(static_cast<uint64_t>(stepped), std::memory_order_seq_cst);
+            NotifyCaller();
+          }
+          continue;
+        }
+      } else if (RunAsyncTasks()) {
         continue;
       }
-      auto has_work = [this] { return stop.load(std::memory_order_relaxed) || !queue.Empty(); };
+      auto has_work = [this, &seen] {
+        return stop.load(std::memory_order_relaxed) ||
+               (is_sync ? round.load(std::memory_order_seq_cst) != seen : !queue.Empty());
+      };
       if (!SpinFor(spin, has_work)) {
         sleeping_workers.fetch_add(1, std::memory_order_seq_cst);
         {
@@ -395,8 +487,8 @@ struct ActorPool::Impl {
     }
   }
 
-  /// After publishing tasks: wakes sleeping workers (the queue's seq_cst tail store and this
-  /// seq_cst load pair with the worker's sleeper increment and queue check).
+  /// After publishing work: wakes sleeping workers (the seq_cst round or queue tail store and
+  /// this seq_cst load pair with the worker's sleeper increment and work check).
   void Wake() {
     if (sleeping_workers.load(std::memory_order_seq_cst) > 0) {
       { std::lock_guard<std::mutex> lock(work_mu); }
@@ -404,15 +496,11 @@ struct ActorPool::Impl {
     }
   }
 
-  /// The caller steps queued envs while there are any, then waits for `ready`.
+  /// The caller steps queued envs (async mode) while there are any, then waits for `ready`.
   template <typename Pred>
   void HelpAndWait(Pred ready) {
-    int32_t task = 0;
     while (!ready()) {
-      if (queue.TryPop(&task)) {
-        RunTask(task);
-        continue;
-      }
+      if (!is_sync && RunAsyncTasks()) continue;
       // Queue empty: the remaining results are being produced by workers (only the caller adds
       // tasks, so none will appear).
       if (SpinFor(spin, ready)) return;
@@ -537,10 +625,13 @@ struct ActorPool::Impl {
       for (int e = 0; e < opt.num_envs; ++e) RunEnv(e, block, e);
       return block.view;
     }
-    sync_target += static_cast<uint64_t>(opt.num_envs);
-    queue.PushMany(num_chunks, [](int c) { return static_cast<int32_t>(c); });
+    // Rounds start at 1 (the counters' initial tag 0 reads as "the previous round") and wrap.
+    ++round_value;
+    round.store(round_value, std::memory_order_seq_cst);
     Wake();
-    const uint64_t target = sync_target;
+    const int mine = WorkRound(round_value, 0);
+    worker_target += static_cast<uint64_t>(opt.num_envs - mine);
+    const uint64_t target = worker_target;
     HelpAndWait([this, target] { return sync_done.load(std::memory_order_acquire) >= target; });
     return block.view;
   }

@@ -321,8 +321,10 @@ TEST_CASE("Pool sync: Send/Recv with shuffled partial sends still return env ord
 TEST_CASE("Pool async: every env served, ids match data, shuffled sends, no starvation",
           "[pool][async]") {
   const int threads = GENERATE(1, 2, 3);
-  const int batch = GENERATE(1, 3, 5);
-  const int n = 10;
+  // {num_envs, batch_size}; large batches make threads claim several envs at once.
+  const auto shape = GENERATE(std::make_pair(10, 1), std::make_pair(10, 3), std::make_pair(10, 5),
+                              std::make_pair(40, 16), std::make_pair(40, 39));
+  const int n = shape.first, batch = shape.second;
   const uint64_t seed = 900;
   // Envs of different speeds, so that the order in which results come back varies.
   auto make = [](int id) {
@@ -337,7 +339,7 @@ TEST_CASE("Pool async: every env served, ids match data, shuffled sends, no star
   std::vector<int64_t> served(n, 0);
   std::vector<int32_t> sent_action(n, 0);
   std::vector<bool> reset_pending(n, true);
-  std::mt19937 shuffle_rng(threads * 100 + batch);
+  std::mt19937 shuffle_rng(static_cast<unsigned>(threads * 100 + batch));
   pool.AsyncReset();
   const int rounds = 300;
   std::vector<int32_t> ids;
