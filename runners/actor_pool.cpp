@@ -202,14 +202,13 @@ struct Block {
   alignas(64) std::atomic<uint64_t> done{0};
 };
 
-/// Per-env state. Written by the caller while the env is idle (Send) and by the thread stepping
-/// it while it is in flight; the task queue and the completion counters order the two.
+/// Per-env state, touched by the thread stepping the env (and by the caller only in AsyncReset);
+/// the actions live apart, in one array the caller writes, so that Send does not pull every
+/// env's state into the caller's cache.
 struct alignas(64) EnvState {
   std::unique_ptr<Environment> env;
-  Action action;
-  std::vector<float> values;  ///< copy of a continuous action
-  bool reset_next = false;    ///< the pending task is a reset (AsyncReset)
-  bool needs_reset = true;    ///< the episode is over (or never started): auto-reset
+  bool reset_next = false;  ///< the pending task is a reset (AsyncReset)
+  bool needs_reset = true;  ///< the episode is over (or never started): auto-reset
   double episode_return = 0.0;
   int32_t episode_length = 0;
   std::vector<void*> obs_ptrs;  ///< scratch ObsRef into the slot being written
@@ -253,6 +252,10 @@ struct ActorPool::Impl {
   std::chrono::microseconds spin{0};
   EnvSpec spec;
   std::vector<EnvState> envs;
+  // The pending action of each env, written by the caller in Send (continuous values copied into
+  // action_values, dim floats per env); the queue or the round counter orders it before use.
+  std::vector<Action> actions;
+  std::vector<float> action_values;
   std::vector<std::unique_ptr<Block>> blocks;
   TaskQueue queue;
 
@@ -317,13 +320,18 @@ struct ActorPool::Impl {
       env->Seed(opt.seed + static_cast<uint64_t>(i));
       EnvState& s = envs[static_cast<size_t>(i)];
       s.env = std::move(env);
-      if (!spec.action.discrete()) s.values.assign(static_cast<size_t>(spec.action.dim), 0.0f);
       s.obs_ptrs.assign(spec.observation.fields.size(), nullptr);
     }
     for (int b = 0; b < num_blocks; ++b) {
       blocks.emplace_back(new Block(spec.observation, batch));
     }
     in_flight.assign(static_cast<size_t>(n), 0);
+    actions.assign(static_cast<size_t>(n), Action{});
+    if (!spec.action.discrete()) {
+      const auto dim = static_cast<size_t>(spec.action.dim);
+      action_values.assign(static_cast<size_t>(n) * dim, 0.0f);
+      for (size_t e = 0; e < actions.size(); ++e) actions[e].values = &action_values[e * dim];
+    }
     for (int w = 1; w < opt.num_threads; ++w) workers.emplace_back([this, w] { WorkerLoop(w); });
   }
 
@@ -352,7 +360,7 @@ struct ActorPool::Impl {
         s.episode_return = 0.0;
         s.episode_length = 0;
       } else {
-        ts = s.env->Step(s.action, ref);
+        ts = s.env->Step(actions[static_cast<size_t>(e)], ref);
         if (ts.first()) throw std::logic_error("Step returned a FIRST step");
         s.episode_return += static_cast<double>(ts.reward);
         s.episode_length += 1;
@@ -549,12 +557,12 @@ struct ActorPool::Impl {
     }
   }
 
-  void Send(const Action* actions, const int32_t* env_ids, int n) {
+  void Send(const Action* sent, const int32_t* env_ids, int n) {
     CheckUsable();
-    if (n < 0 || n > opt.num_envs || (n > 0 && actions == nullptr)) {
+    if (n < 0 || n > opt.num_envs || (n > 0 && sent == nullptr)) {
       throw std::invalid_argument(
           "actor pool: Send needs 0 <= n <= num_envs (" + std::to_string(opt.num_envs) +
-          ") actions, got n = " + std::to_string(n) + (actions ? "" : " and no actions"));
+          ") actions, got n = " + std::to_string(n) + (sent ? "" : " and no actions"));
     }
     // Check everything before changing anything, so that a rejected Send leaves no trace.
     int i = 0;
@@ -572,7 +580,7 @@ struct ActorPool::Impl {
         misuse = true;
         break;
       }
-      const Action& a = actions[i];
+      const Action& a = sent[i];
       if (spec.action.discrete() && (a.index < 0 || a.index >= spec.action.num_actions)) {
         problem = "action " + std::to_string(a.index) + " for env " + std::to_string(e) +
                   " out of range [0, " + std::to_string(spec.action.num_actions) + ")";
@@ -589,12 +597,13 @@ struct ActorPool::Impl {
       if (misuse) throw std::logic_error("actor pool: " + problem);
       throw std::invalid_argument("actor pool: " + problem);
     }
+    const auto dim = static_cast<size_t>(spec.action.dim);
     for (i = 0; i < n; ++i) {
-      EnvState& s = envs[static_cast<size_t>(env_ids ? env_ids[i] : i)];
-      s.action.index = actions[i].index;
-      if (!s.values.empty()) {
-        std::copy(actions[i].values, actions[i].values + s.values.size(), s.values.begin());
-        s.action.values = s.values.data();
+      const auto e = static_cast<size_t>(env_ids ? env_ids[i] : i);
+      if (action_values.empty()) {
+        actions[e].index = sent[i].index;
+      } else {
+        std::copy(sent[i].values, sent[i].values + dim, action_values.begin() + e * dim);
       }
     }
     num_in_flight += n;
@@ -613,7 +622,11 @@ struct ActorPool::Impl {
                              std::to_string(num_in_flight) + " were sent");
     }
     const BatchView& view = is_sync ? RecvSync() : RecvAsync();
-    for (int i = 0; i < view.size; ++i) in_flight[static_cast<size_t>(view.env_id[i])] = 0;
+    if (is_sync) {
+      std::fill(in_flight.begin(), in_flight.end(), uint8_t{0});  // every env was returned
+    } else {
+      for (int i = 0; i < view.size; ++i) in_flight[static_cast<size_t>(view.env_id[i])] = 0;
+    }
     num_in_flight -= view.size;
     RethrowIfFailed();
     return view;
