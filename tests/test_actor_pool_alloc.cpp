@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "envs/registry.h"
@@ -101,6 +102,19 @@ long long AsyncAllocations(ActorPool& pool, int warmup, int steps) {
   return g_allocations.load() - before;
 }
 
+/// An env that allocates on every step, to show that the count sees the workers' allocations.
+class AllocatingEnv : public CounterEnv {
+ public:
+  TimeStep Step(const Action& action, const ObsRef& obs) override {
+    note_ = std::string(64 + (count_++ % 2), 'x');  // a fresh heap buffer each time
+    return CounterEnv::Step(action, obs);
+  }
+
+ private:
+  std::string note_;
+  int count_ = 0;
+};
+
 PoolOptions Opts(int envs, int threads, int batch, int spin) {
   PoolOptions o;
   o.num_envs = envs;
@@ -130,6 +144,16 @@ TEST_CASE("Pool allocates nothing per step in the steady state (fake env)", "[po
       CHECK(AsyncAllocations(async, 50, 2000) == 0);
     }
   }
+}
+
+TEST_CASE("The allocation count includes allocations on worker threads", "[pool][alloc]") {
+  // Only env 3 allocates; with 2 threads it is owned by the worker, not the calling thread.
+  auto make = [](int id) -> std::unique_ptr<Environment> {
+    if (id == 3) return std::make_unique<AllocatingEnv>();
+    return std::make_unique<CounterEnv>();
+  };
+  ActorPool pool(make, Opts(4, 2, 0, 50));
+  CHECK(SyncAllocations(pool, 10, 100) >= 50);
 }
 
 TEST_CASE("Pool allocates nothing per step in the steady state (pickup)", "[pool][alloc]") {
