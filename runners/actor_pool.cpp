@@ -332,14 +332,24 @@ struct ActorPool::Impl {
       action_values.assign(static_cast<size_t>(n) * dim, 0.0f);
       for (size_t e = 0; e < actions.size(); ++e) actions[e].values = &action_values[e * dim];
     }
-    for (int w = 1; w < opt.num_threads; ++w) workers.emplace_back([this, w] { WorkerLoop(w); });
+    try {
+      for (int w = 1; w < opt.num_threads; ++w) {
+        workers.emplace_back([this, w] { WorkerLoop(w); });
+      }
+    } catch (...) {
+      StopWorkers();  // the destructor will not run: join the threads already started
+      throw;
+    }
   }
 
-  ~Impl() {
+  ~Impl() { StopWorkers(); }
+
+  void StopWorkers() {
     stop.store(true, std::memory_order_seq_cst);
     { std::lock_guard<std::mutex> lock(work_mu); }
     work_cv.notify_all();
     for (auto& w : workers) w.join();
+    workers.clear();
   }
 
   // --- Stepping one env (any thread) ---
