@@ -71,7 +71,7 @@ class ParamReader {
 
  private:
   const Param* Take(const std::string& key);
-  const Params& params_;
+  Params params_;  // a copy: readers are short-lived and may be built from temporaries
   std::string context_;
   std::vector<std::string> known_;
 };
