@@ -7,6 +7,8 @@ namespace rimlab::bench {
 int RunEnvsSuite(const BenchArgs& args);
 int RunPoolSuite(const BenchArgs& args);
 #ifdef RIMLAB_BENCH_TORCH
+int RunCoresSuite(const BenchArgs& args);
+int RunCopyingSuite(const BenchArgs& args);
 #endif
 
 const std::vector<Suite>& Suites() {
@@ -15,6 +17,10 @@ const std::vector<Suite>& Suites() {
       {"pool", "actor pool steps/s on 64 envs: 1 vs 2 threads, sync vs async, allocs/step",
        RunPoolSuite},
 #ifdef RIMLAB_BENCH_TORCH
+      {"cores", "recurrent cores: RIM vs LSTM-600/GRU-600, train and inference per step",
+       RunCoresSuite},
+      {"copying", "the paper's copying task: train, then test on a longer blank span",
+       RunCopyingSuite},
 #endif
   };
   return suites;
