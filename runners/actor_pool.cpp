@@ -247,6 +247,7 @@ struct ActorPool::Impl {
   int grain = 1;
   // Async mode: envs a thread claims from the queue at once.
   static constexpr int kMaxAsyncGrain = 16;
+  static constexpr uint32_t kStage = 64;  // sync mode: 1-byte results staged per run
   int async_grain = 1;
   std::unique_ptr<RangeCounter[]> ranges;
   std::chrono::microseconds spin{0};
@@ -354,14 +355,20 @@ struct ActorPool::Impl {
 
   // --- Stepping one env (any thread) ---
 
-  void RunEnv(int e, Block& block, int pos) {
+  /// Steps (or resets) env e into slot `pos` of `block`. The 1-byte results (step type, success)
+  /// go to *type and *success instead: the callers stage them and store a run of slots at once,
+  /// since one cache line holds 64 slots of them and per-env stores from two threads would bounce
+  /// it back and forth.
+  void RunEnv(int e, Block& block, int pos, StepType* type, uint8_t* success) {
     EnvState& s = envs[static_cast<size_t>(e)];
     const auto p = static_cast<size_t>(pos);
     for (size_t f = 0; f < s.obs_ptrs.size(); ++f) {
       s.obs_ptrs[f] = block.fields[f]->data + p * block.field_bytes[f];
     }
     const ObsRef ref{s.obs_ptrs.data(), static_cast<int>(s.obs_ptrs.size())};
-    block.env_id[p] = e;
+    if (block.env_id[p] != e) block.env_id[p] = e;  // in sync mode, written once
+    *type = StepType::kFirst;
+    *success = 0;
     try {
       TimeStep ts;
       if (s.reset_next || s.needs_reset) {
@@ -377,10 +384,10 @@ struct ActorPool::Impl {
       }
       s.reset_next = false;
       s.needs_reset = ts.last();
-      block.step_type[p] = ts.type;
+      *type = ts.type;
+      *success = ts.success ? 1 : 0;
       block.reward[p] = ts.reward;
       block.discount[p] = ts.discount;
-      block.success[p] = ts.success ? 1 : 0;
       block.episode_return[p] = static_cast<float>(s.episode_return);
       block.episode_length[p] = s.episode_length;
     } catch (...) {
@@ -420,9 +427,18 @@ struct ActorPool::Impl {
                                            std::memory_order_acquire)) {
           continue;
         }
-        for (uint32_t x = i; x < j; ++x) {
-          const int e = begin + static_cast<int>(x);
-          RunEnv(e, *blocks[0], e);
+        Block& block = *blocks[0];
+        StepType types[kStage];
+        uint8_t successes[kStage];
+        for (uint32_t x0 = i; x0 < j; x0 += kStage) {
+          const uint32_t x1 = std::min(j, x0 + kStage);
+          for (uint32_t x = x0; x < x1; ++x) {
+            const int e = begin + static_cast<int>(x);
+            RunEnv(e, block, e, &types[x - x0], &successes[x - x0]);
+          }
+          const auto at = static_cast<size_t>(begin) + x0;
+          std::copy(types, types + (x1 - x0), block.step_type.begin() + at);
+          std::copy(successes, successes + (x1 - x0), block.success.begin() + at);
         }
         stepped += static_cast<int>(j - i);
         v = claimed;
@@ -442,21 +458,23 @@ struct ActorPool::Impl {
     // released that block; the chain of claims carries that ordering to every claimer.
     const uint64_t first = next_slot.fetch_add(static_cast<uint64_t>(k), std::memory_order_acq_rel);
     const auto b_size = static_cast<uint64_t>(batch);
-    size_t b = 0;
-    uint64_t written = 0;  // results in block b not yet counted
+    StepType types[kMaxAsyncGrain];
+    uint8_t successes[kMaxAsyncGrain];
+    // The slots [first, first + k) are consecutive, split over at most two blocks; each run in
+    // one block gets its 1-byte results stored and its completion counted at once.
+    int run_start = 0;
     for (int i = 0; i < k; ++i) {
       const uint64_t slot = first + static_cast<uint64_t>(i);
-      const auto slot_block =
-          static_cast<size_t>((slot / b_size) % static_cast<uint64_t>(num_blocks));
-      if (written > 0 && slot_block != b) {
-        blocks[b]->done.fetch_add(written, std::memory_order_seq_cst);
-        written = 0;
+      Block& block = *blocks[(slot / b_size) % static_cast<uint64_t>(num_blocks)];
+      RunEnv(tasks[i], block, static_cast<int>(slot % b_size), &types[i], &successes[i]);
+      if (i + 1 == k || (slot + 1) % b_size == 0) {
+        const auto at = static_cast<size_t>((first + static_cast<uint64_t>(run_start)) % b_size);
+        std::copy(types + run_start, types + i + 1, block.step_type.begin() + at);
+        std::copy(successes + run_start, successes + i + 1, block.success.begin() + at);
+        block.done.fetch_add(static_cast<uint64_t>(i + 1 - run_start), std::memory_order_seq_cst);
+        run_start = i + 1;
       }
-      b = slot_block;
-      RunEnv(tasks[i], *blocks[b], static_cast<int>(slot % b_size));
-      ++written;
     }
-    blocks[b]->done.fetch_add(written, std::memory_order_seq_cst);
     NotifyCaller();
     return true;
   }
@@ -645,7 +663,10 @@ struct ActorPool::Impl {
   const BatchView& RecvSync() {
     Block& block = *blocks[0];
     if (workers.empty()) {
-      for (int e = 0; e < opt.num_envs; ++e) RunEnv(e, block, e);
+      for (int e = 0; e < opt.num_envs; ++e) {
+        const auto p = static_cast<size_t>(e);
+        RunEnv(e, block, e, &block.step_type[p], &block.success[p]);
+      }
       return block.view;
     }
     // Rounds start at 1 (the counters' initial tag 0 reads as "the previous round") and wrap.

@@ -1,0 +1,36 @@
+#pragma once
+/// The subcommands behind `rimlab`, one function each, so main.cpp only parses arguments.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rimlab {
+
+/// Runs `body`, mapping bad input (OptionError, ConfigError, std::invalid_argument) to a one-line
+/// `rimlab: error: ...` and exit status 2, and any other failure to status 1.
+int RunCommand(const std::function<int()>& body);
+
+struct RolloutArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  int64_t seed = -1;  ///< -1: the config's seed
+  std::string actions;
+  std::string format = "json";
+};
+int CmdRollout(const RolloutArgs& args);
+
+struct EvalArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string policy = "random";
+  std::vector<std::string> splits;
+  int episodes = 0;  ///< 0: the config's eval.episodes
+  std::string format = "table";
+};
+int CmdEval(const EvalArgs& args);
+
+int CmdEnvs();
+
+}  // namespace rimlab
