@@ -6,8 +6,8 @@
 
 namespace rimlab::agents {
 
-CopyingOptions CopyingOptionsFromParams(const Params& params) {
-  ParamReader r(params, "copying task");
+CopyingOptions CopyingOptionsFromParams(const Params& task, const Params& core) {
+  ParamReader r(task, "copying task");
   CopyingOptions o;
   r.String("task", "copying");
   o.copy_length = r.Int("copy_length", o.copy_length, 1, 1000);
@@ -24,8 +24,8 @@ CopyingOptions CopyingOptionsFromParams(const Params& params) {
   o.seed = r.Int("seed", o.seed, 0, int64_t{1} << 62);
   o.threads = r.Int("threads", o.threads, 1, 256);
   o.max_minutes = r.Float("max_minutes", o.max_minutes, 0.0, 1e6);
-  o.core = models::ReadCoreOptions(r, "core.");
   r.Finish();
+  o.core = models::CoreOptionsFromParams(core);
   return o;
 }
 

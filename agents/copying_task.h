@@ -35,9 +35,10 @@ struct CopyingOptions {
   models::CoreOptions core;  ///< keys under "core." (see models/cores.h)
 };
 
-/// Reads the options (keys as the members above, core keys prefixed "core."); unknown keys are
-/// rejected. `task` is accepted and ignored so that a whole YAML file can be passed.
-CopyingOptions CopyingOptionsFromParams(const Params& params);
+/// Reads the options from a config's root section (keys as the members above; `task` is accepted
+/// and ignored) and its `core` section (models::CoreOptionsFromParams). Unknown keys are rejected
+/// with their file and line.
+CopyingOptions CopyingOptionsFromParams(const Params& task, const Params& core);
 
 /// One batch: inputs and targets, int64 [blank + 2 * copy_length, batch] (time-major).
 struct CopyingBatch {

@@ -17,11 +17,10 @@
 #include <string>
 #include <vector>
 
-#include <yaml-cpp/yaml.h>
-
 #include "agents/copying_task.h"
 #include "bench/bench.h"
 #include "models/cores.h"
+#include "runners/config.h"
 
 namespace rimlab::bench {
 
@@ -152,76 +151,31 @@ int RunCoresSuite(const BenchArgs& args) {
   return 0;
 }
 
-namespace {
-
-/// A scalar as the runner will type it: bool, integer, number, else string.
-ParamValue Typed(const std::string& text) {
-  if (text == "true") return true;
-  if (text == "false") return false;
-  try {
-    size_t used = 0;
-    const long long i = std::stoll(text, &used);
-    if (used == text.size()) return static_cast<int64_t>(i);
-  } catch (const std::exception&) {
-  }
-  try {
-    size_t used = 0;
-    const double d = std::stod(text, &used);
-    if (used == text.size()) return d;
-  } catch (const std::exception&) {
-  }
-  return text;
-}
-
-/// Nested maps become dotted keys ("core: {type: rim}" -> "core.type"), the layout the copying
-/// options expect. Until the rimlab CLI reads configs, the bench suite reads them this way.
-void FlattenYaml(const YAML::Node& node, const std::string& prefix, const std::string& file,
-                 Params& out) {
-  for (const auto& kv : node) {
-    const std::string key = prefix + kv.first.as<std::string>();
-    const auto& v = kv.second;
-    const std::string where = file + ":" + std::to_string(v.Mark().line + 1);
-    if (v.IsMap()) {
-      FlattenYaml(v, key + ".", file, out);
-    } else if (v.IsSequence()) {
-      std::vector<std::string> list;
-      for (const auto& e : v) list.push_back(e.as<std::string>());
-      out.Set(key, list, where);
-    } else {
-      out.Set(key, Typed(v.as<std::string>()), where);
-    }
-  }
-}
-
-}  // namespace
-
 /// `rimlab bench copying config=configs/copying_rim.yaml [key=value ...]`: trains on the copying
-/// task and prints each evaluation and the final figures. key=value pairs override the file.
+/// task and prints each evaluation and the final figures. key=value (or core.key=value) pairs
+/// override the file, as on the rimlab command line.
 int RunCopyingSuite(const BenchArgs& args) {
-  Params params;
+  Config config;
   std::string name = "copying";
-  for (const auto& e : args.extra) {
-    const auto eq = e.find('=');
-    const std::string key = e.substr(0, eq), value = e.substr(eq + 1);
-    if (key == "config") {
-      FlattenYaml(YAML::LoadFile(value), "", value, params);
-      name = value.substr(value.find_last_of('/') + 1);
-      name = name.substr(0, name.find('.'));
-    }
-  }
-  for (const auto& e : args.extra) {
-    const auto eq = e.find('=');
-    const std::string key = e.substr(0, eq);
-    if (key != "config") params.Set(key, Typed(e.substr(eq + 1)), "command line");
-  }
-  if (args.quick) {
-    params.Set("updates", int64_t{3}, "--quick");
-    params.Set("eval_batches", int64_t{1}, "--quick");
-  }
   agents::CopyingOptions o;
   try {
-    o = agents::CopyingOptionsFromParams(params);
-  } catch (const OptionError& err) {
+    for (const auto& e : args.extra) {
+      const auto eq = e.find('=');
+      if (e.substr(0, eq) != "config") continue;
+      config = Config::Load(e.substr(eq + 1));
+      name = e.substr(e.find_last_of('/') + 1);
+      name = name.substr(0, name.find('.'));
+    }
+    for (const auto& e : args.extra) {
+      if (e.rfind("config=", 0) != 0) config.Override(e);
+    }
+    if (args.quick) {
+      config.Override("updates=3");
+      config.Override("eval_batches=1");
+    }
+    config.CheckSections({"core"});
+    o = agents::CopyingOptionsFromParams(config.Section(""), config.Section("core"));
+  } catch (const std::exception& err) {
     std::fprintf(stderr, "error: %s\n", err.what());
     return 2;
   }

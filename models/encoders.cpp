@@ -1,0 +1,189 @@
+#include "models/encoders.h"
+
+#include <stdexcept>
+
+namespace rimlab::models {
+
+namespace {
+void Require(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument(message);
+}
+
+/// Normalised (row, col) in [0, 1] of every cell of an H x W grid, row-major: [H*W, 2].
+torch::Tensor GridPositions(int64_t h, int64_t w) {
+  auto rows = torch::arange(h, torch::kFloat32) / std::max<int64_t>(h - 1, 1);
+  auto cols = torch::arange(w, torch::kFloat32) / std::max<int64_t>(w - 1, 1);
+  auto grid = torch::meshgrid({rows, cols}, "ij");
+  return torch::stack({grid[0].flatten(), grid[1].flatten()}, 1);
+}
+
+/// [B, C, H, W] conv features -> [B, H*W, C + 2] with each position's coordinates.
+torch::Tensor ToSet(const torch::Tensor& features, const torch::Tensor& positions) {
+  const int64_t b = features.size(0);
+  auto set = features.flatten(2).transpose(1, 2);  // [B, H*W, C]
+  auto pos = positions.to(set.options()).unsqueeze(0).expand({b, -1, -1});
+  return torch::cat({set, pos}, -1);
+}
+}  // namespace
+
+MissionEncoderImpl::MissionEncoderImpl(MissionEncoderOptions options_) : options(options_) {
+  Require(options.vocab_size() >= 2, "MissionEncoder: vocab_size must be >= 2 (0 is padding)");
+  Require(options.kind() == "gru" || options.kind() == "bag", "MissionEncoder: kind gru or bag");
+  embedding = register_module(
+      "embedding", torch::nn::Embedding(
+                       torch::nn::EmbeddingOptions(options.vocab_size(), options.embedding_size())
+                           .padding_idx(0)));
+  if (options.kind() == "gru") {
+    gru = register_module(
+        "gru", torch::nn::GRU(torch::nn::GRUOptions(options.embedding_size(), options.hidden_size())
+                                  .batch_first(true)));
+  }
+}
+
+int64_t MissionEncoderImpl::output_size() const {
+  return options.kind() == "gru" ? options.hidden_size() : options.embedding_size();
+}
+
+torch::Tensor MissionEncoderImpl::forward(const torch::Tensor& tokens) {
+  auto ids = tokens.to(torch::kInt64);
+  auto real = ids.ne(0);                    // [B, L]
+  auto lengths = real.sum(1).clamp_min(1);  // an empty mission reads pad 0
+  auto emb = embedding(ids);                // [B, L, E]
+  if (options.kind() == "bag") {
+    return emb.sum(1) / lengths.unsqueeze(1).to(emb.scalar_type());
+  }
+  auto out = std::get<0>(gru(emb));  // [B, L, H]
+  // The state after the last real token; trailing padding never reaches it.
+  auto last = (lengths - 1).view({-1, 1, 1}).expand({-1, 1, out.size(2)});
+  return out.gather(1, last).squeeze(1);
+}
+
+GridEncoderImpl::GridEncoderImpl(GridEncoderOptions options_) : options(std::move(options_)) {
+  const auto& o = options;
+  Require(o.image_height() >= 1 && o.image_width() >= 1, "GridEncoder: image size must be >= 1");
+  Require(!o.conv_channels().empty(), "GridEncoder: need at least one conv layer");
+  const int64_t vocab = o.num_objects() + o.num_colors() + o.num_states();
+  cells = register_module("cells", torch::nn::Embedding(vocab, o.cell_embedding_size()));
+  convs = torch::nn::Sequential();
+  int64_t in = 3 * o.cell_embedding_size();
+  for (int64_t c : o.conv_channels()) {
+    convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, c, 3).padding(1)));
+    convs->push_back(torch::nn::ReLU());
+    in = c;
+  }
+  register_module("convs", convs);
+  if (!o.set_output()) {
+    project = register_module(
+        "project", torch::nn::Linear(in * o.image_height() * o.image_width(), o.output_size()));
+  }
+  if (o.direction_embedding_size() > 0) {
+    direction = register_module("direction", torch::nn::Embedding(4, o.direction_embedding_size()));
+  }
+  if (o.mission().vocab_size() > 0)
+    mission = register_module("mission", MissionEncoder(o.mission()));
+  positions_ = register_buffer("positions", GridPositions(o.image_height(), o.image_width()));
+}
+
+int64_t GridEncoderImpl::set_size() const {
+  return options.set_output() ? options.image_height() * options.image_width() : 1;
+}
+
+int64_t GridEncoderImpl::element_size() const {
+  int64_t n = options.set_output() ? options.conv_channels().back() + 2 : options.output_size();
+  n += options.direction_embedding_size();
+  if (!mission.is_empty()) n += mission->output_size();
+  return n;
+}
+
+torch::Tensor GridEncoderImpl::forward(const torch::Tensor& image, const torch::Tensor& dir,
+                                       const torch::Tensor& mission_tokens) {
+  const auto& o = options;
+  Require(image.dim() == 4 && image.size(1) == o.image_height() &&
+              image.size(2) == o.image_width() && image.size(3) == 3,
+          "GridEncoder: expected image [B, " + std::to_string(o.image_height()) + ", " +
+              std::to_string(o.image_width()) + ", 3], got " + c10::str(image.sizes()));
+  // One table for the three channels: offset the colour and state indices past the objects.
+  auto offsets =
+      torch::tensor({int64_t{0}, o.num_objects(), o.num_objects() + o.num_colors()}, torch::kInt64)
+          .to(image.device());
+  auto ids = image.to(torch::kInt64) + offsets;          // [B, H, W, 3]
+  auto x = cells(ids).flatten(3).permute({0, 3, 1, 2});  // [B, 3E, H, W]
+  x = convs->forward(x);
+  std::vector<torch::Tensor> extras;
+  if (!direction.is_empty()) extras.push_back(direction(dir.to(torch::kInt64).view({-1})));
+  if (!mission.is_empty()) {
+    Require(mission_tokens.defined(), "GridEncoder: built with a mission vocabulary, got none");
+    extras.push_back(mission->forward(mission_tokens));
+  }
+  if (!o.set_output()) {
+    extras.insert(extras.begin(), torch::relu(project(x.flatten(1))));
+    return torch::cat(extras, 1);
+  }
+  auto set = ToSet(x, positions_);
+  for (auto& e : extras) e = e.unsqueeze(1).expand({-1, set.size(1), -1});
+  extras.insert(extras.begin(), set);
+  return torch::cat(extras, 2);
+}
+
+FrameEncoderImpl::FrameEncoderImpl(FrameEncoderOptions options_) : options(options_) {
+  const auto& o = options;
+  Require(o.image_size() >= 16 && o.image_size() % 16 == 0,
+          "FrameEncoder: image_size must be a multiple of 16");
+  convs = torch::nn::Sequential();
+  int64_t in = o.channels();
+  for (int i = 0; i < 4; ++i) {
+    convs->push_back(
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(in, o.conv_channels(), 4).stride(2).padding(1)));
+    convs->push_back(torch::nn::ReLU());
+    in = o.conv_channels();
+  }
+  register_module("convs", convs);
+  const int64_t side = o.image_size() / 16;
+  if (!o.set_output()) {
+    project = register_module("project", torch::nn::Linear(in * side * side, o.output_size()));
+  }
+  positions_ = register_buffer("positions", GridPositions(side, side));
+}
+
+int64_t FrameEncoderImpl::set_size() const {
+  const int64_t side = options.image_size() / 16;
+  return options.set_output() ? side * side : 1;
+}
+
+int64_t FrameEncoderImpl::element_size() const {
+  return options.set_output() ? options.conv_channels() + 2 : options.output_size();
+}
+
+torch::Tensor FrameEncoderImpl::forward(const torch::Tensor& frames) {
+  Require(frames.dim() == 4 && frames.size(1) == options.channels() &&
+              frames.size(2) == options.image_size() && frames.size(3) == options.image_size(),
+          "FrameEncoder: expected frames [B, C, S, S], got " + c10::str(frames.sizes()));
+  auto x = convs->forward(frames);
+  if (options.set_output()) return ToSet(x, positions_);
+  return torch::relu(project(x.flatten(1)));
+}
+
+FrameDecoderImpl::FrameDecoderImpl(FrameDecoderOptions options_) : options(options_) {
+  const auto& o = options;
+  Require(o.image_size() >= 16 && o.image_size() % 16 == 0,
+          "FrameDecoder: image_size must be a multiple of 16");
+  const int64_t side = o.image_size() / 16;
+  project = register_module("project",
+                            torch::nn::Linear(o.input_size(), o.conv_channels() * side * side));
+  deconvs = torch::nn::Sequential();
+  for (int i = 0; i < 4; ++i) {
+    const int64_t out = i == 3 ? o.channels() : o.conv_channels();
+    deconvs->push_back(torch::nn::ConvTranspose2d(
+        torch::nn::ConvTranspose2dOptions(o.conv_channels(), out, 4).stride(2).padding(1)));
+    if (i < 3) deconvs->push_back(torch::nn::ReLU());
+  }
+  register_module("deconvs", deconvs);
+}
+
+torch::Tensor FrameDecoderImpl::forward(const torch::Tensor& features) {
+  const int64_t side = options.image_size() / 16;
+  auto x = torch::relu(project(features)).view({-1, options.conv_channels(), side, side});
+  return deconvs->forward(x);
+}
+
+}  // namespace rimlab::models
