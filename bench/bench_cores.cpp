@@ -5,7 +5,9 @@
 // each figure is the median over rounds; ratios are taken between medians of the same run.
 //
 // Keys: threads=N (torch intra-op threads, default 2), input=D (input width, default 64),
-// T=32, batch=64, rounds=5, only=lstm|gru|rim (skip the others).
+// T=32, batch=64, rounds=5, only=lstm|gru|rim (skip the others), profile=PREFIX (also write an
+// autograd-profiler trace of one training iteration per model to PREFIX_<model>.json).
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -122,6 +124,21 @@ int RunCoresSuite(const BenchArgs& args) {
       if (m.name == "lstm600") continue;
       Report(train + "/" + m.name + "_over_lstm", Median(times[m.name]) / Median(times["lstm600"]),
              "x");
+    }
+  }
+
+  if (kv.count("profile")) {
+    auto x = torch::randn({T, batch, input});
+    for (auto& m : models) {
+      auto s0 = m.core->InitialState(batch);
+      auto once = [&] {
+        auto out = m.core->Unroll(x, s0, {});
+        out.outputs.sum().backward();
+        m.core->zero_grad();
+      };
+      once();
+      torch::autograd::profiler::RecordProfile guard(kv.at("profile") + "_" + m.name + ".json");
+      once();
     }
   }
 

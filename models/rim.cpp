@@ -10,6 +10,16 @@ void Require(bool ok, const std::string& message) {
   if (!ok) throw std::invalid_argument("RIMCell: " + message);
 }
 
+/// a [..., m, k] @ b [..., k, n]. The attention products have a large batch (B * heads) of tiny
+/// matrices; CPU bmm walks such a batch one select() and one small gemm at a time (the profile
+/// showed ~5,000 selects per step), so below a size threshold the product is a broadcast multiply
+/// and a sum instead, a handful of vectorised kernels whatever the batch.
+torch::Tensor SmallMatmul(const torch::Tensor& a, const torch::Tensor& b) {
+  const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
+  if (m * k * n > 4096) return torch::matmul(a, b);
+  return (a.unsqueeze(-1) * b.unsqueeze(-3)).sum(-2);
+}
+
 void InitUniform(torch::Tensor& t, int64_t fan_in) {
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
   t.uniform_(-bound, bound);
@@ -129,9 +139,9 @@ RIMCellImpl::Inner RIMCellImpl::StepUnitMajor(const torch::Tensor& keys,
   if (o.input_attention()) {
     const int64_t n = o.input_heads(), dk = o.input_key_size(), M = keys.size(-2);
     auto q = torch::bmm(h, input_query).view({K, B, n, dk}).permute({1, 2, 0, 3});
-    auto scores = torch::matmul(q, keys.transpose(-1, -2)) / std::sqrt(static_cast<double>(dk));
+    auto scores = SmallMatmul(q, keys.transpose(-1, -2)) / std::sqrt(static_cast<double>(dk));
     auto att = torch::softmax(torch::constant_pad_nd(scores, {1, 0}), -1);  // [B, n, K, M+1]
-    read = torch::matmul(att.narrow(-1, 1, M), values).permute({2, 0, 1, 3}).reshape({K, B, -1});
+    read = SmallMatmul(att.narrow(-1, 1, M), values).permute({2, 0, 1, 3}).reshape({K, B, -1});
     auto att_mean = n == 1 ? att.squeeze(1) : att.mean(1);
     mask = Select(att_mean.select(-1, 0).detach());
     out.info.input_attention = att_mean;
@@ -169,10 +179,10 @@ RIMCellImpl::Inner RIMCellImpl::StepUnitMajor(const torch::Tensor& keys,
     auto heads = [&](int64_t start, int64_t width) {
       return qkv.narrow(-1, start, nc * width).view({K, B, nc, width}).permute({1, 2, 0, 3});
     };
-    auto scores = torch::matmul(heads(0, dk), heads(nc * dk, dk).transpose(-1, -2)) /
+    auto scores = SmallMatmul(heads(0, dk), heads(nc * dk, dk).transpose(-1, -2)) /
                   std::sqrt(static_cast<double>(dk));
     auto att = torch::softmax(scores, -1);  // [B, nc, K(reader), K(read)]
-    auto z = torch::matmul(att, heads(2 * nc * dk, dv)).permute({2, 0, 1, 3}).reshape({K, B, -1});
+    auto z = SmallMatmul(att, heads(2 * nc * dk, dv)).permute({2, 0, 1, 3}).reshape({K, B, -1});
     auto gate_branch = comm_out(z).chunk(2, -1);
     h_new =
         h_new + torch::sigmoid(gate_branch[0]) *
