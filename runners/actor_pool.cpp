@@ -36,6 +36,10 @@ void PoolOptions::Validate() const {
     fail("num_threads (" + std::to_string(num_threads) + ") exceeds num_envs (" +
          std::to_string(num_envs) + "): the extra threads would have no env to step");
   }
+  if ((num_envs + num_threads - 1) / num_threads >= (1 << 20)) {
+    fail("num_envs / num_threads must stay below 1048576 envs per thread, got " +
+         std::to_string(num_envs) + " envs over " + std::to_string(num_threads) + " threads");
+  }
   if (batch_size < 0 || batch_size > num_envs) {
     fail("batch_size must be 0 (sync) or between 1 and num_envs (" + std::to_string(num_envs) +
          "), got " + std::to_string(batch_size));
@@ -151,11 +155,20 @@ class TaskQueue {
   alignas(64) std::atomic<uint64_t> tail_{0};
 };
 
-/// A claim counter over one thread's range of envs in sync mode: the round (32 bits, wrapping)
-/// in the high word, the next unclaimed index of that round in the low word. Every counter holds
-/// the current round R or R - 1 (a round ends only once every range is exhausted), so a claimer
-/// in round r reads tag r as "index", tag r - 1 as "fresh" and anything else as "I am late".
+/// The claim state of one thread's range of envs in sync mode, in one word: the round (24 bits,
+/// wrapping), then the unclaimed envs of that round as [front, back) (20 bits each). The owner
+/// claims grains from the front; other threads steal single envs from the back, so that an env
+/// rarely changes thread (its state would then miss in cache). Every counter holds the current
+/// round R or R - 1 (a round ends only once every range is exhausted), so a claimer in round r
+/// reads tag r as "current", tag r - 1 as "all unclaimed" and anything else as "I am late".
 struct alignas(64) RangeCounter {
+  static constexpr int kIndexBits = 20;
+  static constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
+  static constexpr uint32_t kTagMask = (uint32_t{1} << 24) - 1;
+  static uint64_t Pack(uint32_t tag, uint64_t front, uint64_t back) {
+    return (static_cast<uint64_t>(tag & kTagMask) << (2 * kIndexBits)) | (front << kIndexBits) |
+           back;
+  }
   std::atomic<uint64_t> value{0};
 };
 
@@ -247,7 +260,7 @@ struct ActorPool::Impl {
   int grain = 1;
   // Async mode: envs a thread claims from the queue at once.
   static constexpr int kMaxAsyncGrain = 16;
-  static constexpr uint32_t kStage = 64;  // sync mode: 1-byte results staged per run
+  static constexpr uint64_t kStage = 64;  // sync mode: 1-byte results staged per run
   int async_grain = 1;
   std::unique_ptr<RangeCounter[]> ranges;
   std::chrono::microseconds spin{0};
@@ -404,25 +417,32 @@ struct ActorPool::Impl {
   /// Sync mode: steps every env of round r that `self` can claim, its own range first, then the
   /// others'. Returns how many it stepped.
   int WorkRound(uint32_t r, int self) {
+    using RC = RangeCounter;
     const int t = opt.num_threads;
+    const uint32_t tag_now = r & RC::kTagMask;
+    const uint32_t tag_before = (r - 1) & RC::kTagMask;
     int stepped = 0;
     for (int k = 0; k < t; ++k) {
       const int owner = (self + k) % t;
+      const bool own = k == 0;
       const int begin = range_begin[static_cast<size_t>(owner)];
-      const auto len = static_cast<uint32_t>(range_begin[static_cast<size_t>(owner) + 1] - begin);
+      const auto len = static_cast<uint64_t>(range_begin[static_cast<size_t>(owner) + 1] - begin);
       std::atomic<uint64_t>& counter = ranges[owner].value;
       uint64_t v = counter.load(std::memory_order_acquire);
       for (;;) {
-        const auto tag = static_cast<uint32_t>(v >> 32);
-        uint32_t i = 0;
-        if (tag == r) {
-          i = static_cast<uint32_t>(v);
-        } else if (tag != r - 1) {
+        const auto tag = static_cast<uint32_t>(v >> (2 * RC::kIndexBits));
+        uint64_t front = 0, back = len;
+        if (tag == tag_now) {
+          front = (v >> RC::kIndexBits) & RC::kIndexMask;
+          back = v & RC::kIndexMask;
+        } else if (tag != tag_before) {
           break;  // a later round has started: we are late, and have nothing left to do
         }
-        if (i >= len) break;
-        const uint32_t j = std::min(len, i + static_cast<uint32_t>(grain));
-        const uint64_t claimed = (static_cast<uint64_t>(r) << 32) | j;
+        if (front >= back) break;
+        // [i, j): a grain from the front for the owner, one env from the back for a thief.
+        const uint64_t i = own ? front : back - 1;
+        const uint64_t j = own ? std::min(back, front + static_cast<uint64_t>(grain)) : back;
+        const uint64_t claimed = own ? RC::Pack(r, j, back) : RC::Pack(r, front, i);
         if (!counter.compare_exchange_weak(v, claimed, std::memory_order_acq_rel,
                                            std::memory_order_acquire)) {
           continue;
@@ -430,9 +450,9 @@ struct ActorPool::Impl {
         Block& block = *blocks[0];
         StepType types[kStage];
         uint8_t successes[kStage];
-        for (uint32_t x0 = i; x0 < j; x0 += kStage) {
-          const uint32_t x1 = std::min(j, x0 + kStage);
-          for (uint32_t x = x0; x < x1; ++x) {
+        for (uint64_t x0 = i; x0 < j; x0 += kStage) {
+          const uint64_t x1 = std::min(j, x0 + kStage);
+          for (uint64_t x = x0; x < x1; ++x) {
             const int e = begin + static_cast<int>(x);
             RunEnv(e, block, e, &types[x - x0], &successes[x - x0]);
           }
@@ -447,7 +467,6 @@ struct ActorPool::Impl {
     return stepped;
   }
 
-  /// Async mode: steps env `e` into the next free slot.
   /// Async mode: pops up to async_grain envs and steps each into the next free slot. Returns
   /// false when the queue was empty.
   bool RunAsyncTasks() {

@@ -159,6 +159,9 @@ TEST_CASE("PoolOptions: invalid options are rejected with messages naming them",
   CHECK_THAT(bad(Opts(4, 1, 5)), Catch::Contains("batch_size"));
   CHECK_THAT(bad(Opts(4, 1, 0, 0, -3)), Catch::Contains("spin_microseconds"));
   CHECK_THROWS_AS(ActorPool(Counters(), Opts(0, 1)), std::invalid_argument);
+  CHECK_THAT(MessageOf([] { Opts(3 << 20, 2).Validate(); }),
+             Catch::Contains("below 1048576 envs per thread"));
+  CHECK_NOTHROW(Opts(3 << 20, 4).Validate());
 
   CHECK_THAT(MessageOf([] { ActorPool p([](int) { return nullptr; }, Opts(2, 1)); }),
              Catch::Contains("no env for env 0"));
@@ -325,6 +328,7 @@ TEST_CASE("Pool async: every env served, ids match data, shuffled sends, no star
   const auto shape = GENERATE(std::make_pair(10, 1), std::make_pair(10, 3), std::make_pair(10, 5),
                               std::make_pair(40, 16), std::make_pair(40, 39));
   const int n = shape.first, batch = shape.second;
+  INFO("threads " << threads << ", num_envs " << n << ", batch_size " << batch);
   const uint64_t seed = 900;
   // Envs of different speeds, so that the order in which results come back varies.
   auto make = [](int id) {
