@@ -268,7 +268,7 @@ struct ActorPool::Impl {
   std::vector<EnvState> envs;
   // The pending action of each env, written by the caller in Send (continuous values copied into
   // action_values, dim floats per env); the queue or the round counter orders it before use.
-  std::vector<Action> actions;
+  std::vector<int32_t> action_index;
   std::vector<float> action_values;
   std::vector<std::unique_ptr<Block>> blocks;
   TaskQueue queue;
@@ -340,11 +340,9 @@ struct ActorPool::Impl {
       blocks.emplace_back(new Block(spec.observation, batch));
     }
     in_flight.assign(static_cast<size_t>(n), 0);
-    actions.assign(static_cast<size_t>(n), Action{});
+    action_index.assign(static_cast<size_t>(n), 0);
     if (!spec.action.discrete()) {
-      const auto dim = static_cast<size_t>(spec.action.dim);
-      action_values.assign(static_cast<size_t>(n) * dim, 0.0f);
-      for (size_t e = 0; e < actions.size(); ++e) actions[e].values = &action_values[e * dim];
+      action_values.assign(static_cast<size_t>(n) * static_cast<size_t>(spec.action.dim), 0.0f);
     }
     try {
       for (int w = 1; w < opt.num_threads; ++w) {
@@ -390,7 +388,13 @@ struct ActorPool::Impl {
         s.episode_return = 0.0;
         s.episode_length = 0;
       } else {
-        ts = s.env->Step(actions[static_cast<size_t>(e)], ref);
+        Action action;
+        action.index = action_index[static_cast<size_t>(e)];
+        if (!action_values.empty()) {
+          action.values =
+              &action_values[static_cast<size_t>(e) * static_cast<size_t>(spec.action.dim)];
+        }
+        ts = s.env->Step(action, ref);
         if (ts.first()) throw std::logic_error("Step returned a FIRST step");
         s.episode_return += static_cast<double>(ts.reward);
         s.episode_length += 1;
@@ -611,7 +615,11 @@ struct ActorPool::Impl {
           "actor pool: Send needs 0 <= n <= num_envs (" + std::to_string(opt.num_envs) +
           ") actions, got n = " + std::to_string(n) + (sent ? "" : " and no actions"));
     }
-    // Check everything before changing anything, so that a rejected Send leaves no trace.
+    // One pass checks, marks and copies; a rejected Send unmarks what it marked, so it leaves no
+    // trace (the copied actions of envs not in flight are never read before they are resent).
+    const bool discrete = spec.action.discrete();
+    const int32_t num_actions = spec.action.num_actions;
+    const auto dim = static_cast<size_t>(spec.action.dim);
     int i = 0;
     std::string problem;
     bool misuse = false;  // logic_error (sequencing) rather than invalid_argument (values)
@@ -628,14 +636,19 @@ struct ActorPool::Impl {
         break;
       }
       const Action& a = sent[i];
-      if (spec.action.discrete() && (a.index < 0 || a.index >= spec.action.num_actions)) {
-        problem = "action " + std::to_string(a.index) + " for env " + std::to_string(e) +
-                  " out of range [0, " + std::to_string(spec.action.num_actions) + ")";
-        break;
-      }
-      if (!spec.action.discrete() && a.values == nullptr) {
-        problem = "continuous action for env " + std::to_string(e) + " has no values";
-        break;
+      if (discrete) {
+        if (a.index < 0 || a.index >= num_actions) {
+          problem = "action " + std::to_string(a.index) + " for env " + std::to_string(e) +
+                    " out of range [0, " + std::to_string(num_actions) + ")";
+          break;
+        }
+        action_index[static_cast<size_t>(e)] = a.index;
+      } else {
+        if (a.values == nullptr) {
+          problem = "continuous action for env " + std::to_string(e) + " has no values";
+          break;
+        }
+        std::copy(a.values, a.values + dim, action_values.begin() + static_cast<size_t>(e) * dim);
       }
       in_flight[static_cast<size_t>(e)] = 1;
     }
@@ -643,15 +656,6 @@ struct ActorPool::Impl {
       for (int j = 0; j < i; ++j) in_flight[static_cast<size_t>(env_ids ? env_ids[j] : j)] = 0;
       if (misuse) throw std::logic_error("actor pool: " + problem);
       throw std::invalid_argument("actor pool: " + problem);
-    }
-    const auto dim = static_cast<size_t>(spec.action.dim);
-    for (i = 0; i < n; ++i) {
-      const auto e = static_cast<size_t>(env_ids ? env_ids[i] : i);
-      if (action_values.empty()) {
-        actions[e].index = sent[i].index;
-      } else {
-        std::copy(sent[i].values, sent[i].values + dim, action_values.begin() + e * dim);
-      }
     }
     num_in_flight += n;
     if (!is_sync && n > 0) {
