@@ -3,7 +3,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 namespace rimlab {
@@ -14,6 +13,38 @@ std::string Where(const std::string& origin, const YAML::Mark& mark) {
   return origin + ":" + std::to_string(mark.line + 1);
 }
 
+// [-+]?[0-9]+
+bool LooksLikeInt(const std::string& s) {
+  size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  if (i == s.size()) return false;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+  }
+  return true;
+}
+
+// [-+]?(digits[.digits]|.digits)([eE][-+]?digits)? -- no inf, nan or hex, which stay strings.
+bool LooksLikeFloat(const std::string& s) {
+  size_t i = (!s.empty() && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
+  auto digits = [&s, &i]() {
+    const size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - start;
+  };
+  size_t mantissa = digits();
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    mantissa += digits();
+  }
+  if (mantissa == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == s.size();
+}
+
 // Plain YAML scalars become bools, integers or doubles when they look like one; quoted ones stay
 // strings, so `split: "8"` is the string "8".
 ParamValue ScalarValue(const YAML::Node& node) {
@@ -21,16 +52,14 @@ ParamValue ScalarValue(const YAML::Node& node) {
   if (node.Tag() == "!") return s;
   if (s == "true" || s == "True") return true;
   if (s == "false" || s == "False") return false;
-  static const std::regex kInt(R"([-+]?[0-9]+)");
-  static const std::regex kFloat(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(s, kInt)) {
+  if (LooksLikeInt(s)) {
     try {
       return static_cast<int64_t>(std::stoll(s));
     } catch (const std::out_of_range&) {
       return s;
     }
   }
-  if (std::regex_match(s, kFloat)) return std::stod(s);
+  if (LooksLikeFloat(s)) return std::stod(s);
   return s;
 }
 

@@ -86,3 +86,18 @@ TEST_CASE("Config errors name the file and line", "[config]") {
                                                           Catch::Contains("'envv'") &&
                                                           Catch::Contains("unknown section"));
 }
+
+TEST_CASE("Plain scalars are typed like YAML 1.2 core numbers, nothing looser", "[config]") {
+  const Config c = Config::Parse(
+      "env:\n  a: -3\n  b: 1e3\n  c: .5\n  d: inf\n  e: 0x10\n  f: 1.\n  g: 3e\n  h: +7\n",
+      "n.yaml");
+  const Params& e = c.Section("env");
+  CHECK(std::get<int64_t>(e.Find("a")->value) == -3);
+  CHECK(std::get<double>(e.Find("b")->value) == 1000.0);
+  CHECK(std::get<double>(e.Find("c")->value) == 0.5);
+  CHECK(std::get<std::string>(e.Find("d")->value) == "inf");
+  CHECK(std::get<std::string>(e.Find("e")->value) == "0x10");
+  CHECK(std::get<double>(e.Find("f")->value) == 1.0);
+  CHECK(std::get<std::string>(e.Find("g")->value) == "3e");
+  CHECK(std::get<int64_t>(e.Find("h")->value) == 7);
+}
