@@ -31,8 +31,8 @@ namespace rimlab {
 
 struct PoolOptions {
   int num_envs = 1;  ///< environments, >= 1
-  int num_threads =
-      1;  ///< threads stepping envs, the caller included; 1 <= num_threads <= num_envs
+  /// Threads stepping envs, the caller included: 1 <= num_threads <= num_envs.
+  int num_threads = 1;
   /// Results per Recv: 0 or num_envs means sync mode, 1 <= batch_size < num_envs async mode.
   int batch_size = 0;
   uint64_t seed = 0;  ///< env i is seeded seed + i
