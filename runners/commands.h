@@ -33,4 +33,12 @@ int CmdEval(const EvalArgs& args);
 
 int CmdEnvs();
 
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string runs_dir = "runs";
+};
+/// Only in builds with LibTorch.
+int CmdTrain(const TrainArgs& args);
+
 }  // namespace rimlab

@@ -52,6 +52,15 @@ int main(int argc, char** argv) {
   cmd_eval->add_option("--format", eval.format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
 
+#ifdef RIMLAB_WITH_TORCH
+  rimlab::TrainArgs train;
+  auto* cmd_train = app.add_subcommand(
+      "train", "Train on the config's task (today: task: copying); writes runs/NAME/");
+  cmd_train->add_option("config", train.config, "YAML config")->required();
+  cmd_train->add_option("overrides", train.overrides, "section.key=value overrides");
+  cmd_train->add_option("--runs", train.runs_dir, "where run directories go (default: runs)");
+#endif
+
   auto* cmd_envs = app.add_subcommand("envs", "List the registered environments and splits");
 
   std::vector<std::string> bench_args;
@@ -70,6 +79,9 @@ int main(int argc, char** argv) {
     if (*cmd_rollout) return rimlab::CmdRollout(rollout);
     if (*cmd_eval) return rimlab::CmdEval(eval);
     if (*cmd_envs) return rimlab::CmdEnvs();
+#ifdef RIMLAB_WITH_TORCH
+    if (*cmd_train) return rimlab::CmdTrain(train);
+#endif
     if (*cmd_bench) {
       std::vector<std::string> rest = cmd_bench->remaining();
       std::vector<char*> args = {argv[0]};

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -158,3 +159,31 @@ TEST_CASE("Usage errors exit 2; --help exits 0", "[cli]") {
   CHECK(help.out.find("rollout") != std::string::npos);
   CHECK(Run("bench nosuchsuite").status == 2);
 }
+
+#ifdef RIMLAB_WITH_TORCH
+TEST_CASE("train copying writes a run directory and never reuses an earlier one", "[cli]") {
+  const std::string runs = "build-test-cli-runs";
+  std::system(("rm -rf " + runs).c_str());
+  const std::string cmd =
+      "train configs/copying_lstm.yaml updates=4 eval_every=2 eval_batches=1 "
+      "train_blank=5 test_blank=10 core.hidden_size=16 --runs " +
+      runs;
+  const Result first = Run(cmd);
+  INFO(first.err);
+  REQUIRE(first.status == 0);
+  std::ifstream csv(runs + "/copying_lstm/metrics.csv");
+  REQUIRE(csv.good());
+  int rows = 0;
+  for (std::string line; std::getline(csv, line);) ++rows;
+  CHECK(rows == 3);  // header + evaluations at updates 2 and 4
+  const Result second = Run(cmd);
+  REQUIRE(second.status == 0);
+  CHECK(second.out.find(runs + "/copying_lstm-2") != std::string::npos);
+  std::ifstream again(runs + "/copying_lstm/config.yaml");
+  CHECK(again.good());
+  const Result bad = Run("train configs/copying_lstm.yaml core.hidden_size=-1 --runs " + runs);
+  CHECK(bad.status == 2);
+  CHECK(bad.err.find("'hidden_size'") != std::string::npos);
+  std::system(("rm -rf " + runs).c_str());
+}
+#endif
