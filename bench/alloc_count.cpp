@@ -1,4 +1,5 @@
-// Counting global operator new/delete for the torch-free rimlab_bench binary, so that suites can
+// Counting global operator new/delete for the torch-free rimlab_bench binary and the pool's
+// allocation test, so that suites can
 // report heap allocations per step (bench_pool.cpp reads the count through
 // rimlab_bench_allocations). Linked into rimlab_bench only: the rimlab CLI keeps the standard
 // allocator, and its pool suite says that it does not count.

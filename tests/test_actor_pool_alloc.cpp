@@ -1,6 +1,6 @@
-// No heap allocation per step in the steady state. This executable replaces the global operator
-// new/delete with counting versions, so every allocation in the process counts, the pool's worker
-// threads included; after a warm-up, many sync and async steps must allocate nothing.
+// No heap allocation per step in the steady state. This executable links the counting global
+// operator new/delete of bench/alloc_count.cpp, so every allocation in the process counts, the
+// pool's worker threads included; after a warm-up, many sync and async steps must allocate nothing.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -13,99 +13,8 @@
 #include "runners/actor_pool.h"
 #include "tests/pool_fake_env.h"
 
-namespace {
-std::atomic<long long> g_allocations{0};
-
-void* Allocate(std::size_t n) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* AllocateAligned(std::size_t n, std::align_val_t align) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto a = static_cast<std::size_t>(align);
-  if (void* p = std::aligned_alloc(a, (std::max<std::size_t>(n, 1) + a - 1) / a * a)) return p;
-  throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t n) {
-  return Allocate(n);
-}
-void* operator new[](std::size_t n) {
-  return Allocate(n);
-}
-void* operator new(std::size_t n, std::align_val_t a) {
-  return AllocateAligned(n, a);
-}
-void* operator new[](std::size_t n, std::align_val_t a) {
-  return AllocateAligned(n, a);
-}
-// The nothrow forms too, so that no allocation reaches another allocator's delete.
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return Allocate(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return Allocate(n);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  try {
-    return AllocateAligned(n, a);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  try {
-    return AllocateAligned(n, a);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
-  std::free(p);
-}
+// bench/alloc_count.cpp, linked into this executable, replaces operator new/delete.
+extern "C" long long rimlab_bench_allocations();
 
 using namespace rimlab;
 using rimlab::testing::CounterEnv;
@@ -118,13 +27,13 @@ long long SyncAllocations(ActorPool& pool, int warmup, int steps) {
   pool.Reset();
   long long before = 0;
   for (int k = 0; k < warmup + steps; ++k) {
-    if (k == warmup) before = g_allocations.load();
+    if (k == warmup) before = rimlab_bench_allocations();
     for (size_t e = 0; e < actions.size(); ++e) {
       actions[e].index = testing::TestAction(static_cast<int>(e), k) % 4;
     }
     pool.Step(actions.data());
   }
-  return g_allocations.load() - before;
+  return rimlab_bench_allocations() - before;
 }
 
 /// Allocations over `steps` async Recv/Send rounds after `warmup` rounds.
@@ -133,14 +42,14 @@ long long AsyncAllocations(ActorPool& pool, int warmup, int steps) {
   pool.AsyncReset();
   long long before = 0;
   for (int k = 0; k < warmup + steps; ++k) {
-    if (k == warmup) before = g_allocations.load();
+    if (k == warmup) before = rimlab_bench_allocations();
     const BatchView& v = pool.Recv();
     for (int i = 0; i < v.size; ++i) {
       actions[static_cast<size_t>(i)].index = testing::TestAction(v.env_id[i], k) % 4;
     }
     pool.Send(actions.data(), v.env_id, v.size);
   }
-  return g_allocations.load() - before;
+  return rimlab_bench_allocations() - before;
 }
 
 /// An env that allocates on every step, to show that the count sees the workers' allocations.
@@ -171,10 +80,11 @@ PoolOptions Opts(int envs, int threads, int batch, int spin) {
 TEST_CASE("Pool allocates nothing per step in the steady state (fake env)", "[pool][alloc]") {
   auto make = [](int) { return std::make_unique<CounterEnv>(); };
   {
-    const long long canary = g_allocations.load();
-    auto* p = new int(3);
-    delete p;
-    REQUIRE(g_allocations.load() == canary + 1);  // the counter does see allocations
+    const long long canary = rimlab_bench_allocations();
+    // An explicit call: a new-expression paired with delete may be elided by the optimiser.
+    void* p = ::operator new(16);
+    ::operator delete(p);
+    REQUIRE(rimlab_bench_allocations() == canary + 1);  // the counter does see allocations
   }
   for (int threads : {1, 2, 3}) {
     for (int spin : {0, 50}) {  // spin 0: workers sleep on the condition variable every step

@@ -162,6 +162,14 @@ TimeStep GridEnv::Step(const Action& action, const ObsRef& obs) {
   return TimeStep{StepType::kMid, reward, 1.0f, false};
 }
 
+void GridEnv::EndOnPickup(Obj target_type, Color target_color, float* reward, bool* terminated,
+                          bool* success) const {
+  if (carrying_.empty()) return;
+  *terminated = true;
+  *success = carrying_.type == target_type && carrying_.color == target_color;
+  *reward = *success ? SuccessReward() : 0.0f;
+}
+
 void GridEnv::PlaceAgent() {
   agent_x_ = -1;
   agent_y_ = -1;

@@ -70,6 +70,10 @@ class GridEnv : public Environment {
   }
   /// MiniGrid's place_agent: a random empty cell anywhere and a random direction.
   void PlaceAgent();
+  /// Fetch's rule, for AfterStep: any pickup ends the episode, with the success reward when the
+  /// carried object is the target and 0 otherwise.
+  void EndOnPickup(Obj target_type, Color target_color, float* reward, bool* terminated,
+                   bool* success) const;
   /// 1 - 0.9 * step_count / max_steps, MiniGrid's success reward.
   float SuccessReward() const {
     return 1.0f - 0.9f * static_cast<float>(step_count_) / static_cast<float>(max_steps_);

@@ -88,10 +88,7 @@ class Pickup : public GridEnv {
   }
 
   void AfterStep(int32_t /*action*/, float* reward, bool* terminated, bool* success) override {
-    if (carrying_.empty()) return;
-    *terminated = true;
-    *success = carrying_.type == target_.type && carrying_.color == target_.color;
-    *reward = *success ? SuccessReward() : 0.0f;
+    EndOnPickup(target_.type, target_.color, reward, terminated, success);
   }
 
  private:
