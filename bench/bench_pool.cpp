@@ -107,9 +107,8 @@ EnvMaker Maker(const Config& c) {
   return [p](int) { return MakeEnv("pickup", p); };
 }
 
-PoolOptions Options(const Config& c, int threads, int batch, bool pin = false) {
+PoolOptions Options(const Config& c, int threads, int batch) {
   PoolOptions o;
-  o.pin_threads = pin;
   o.num_envs = c.envs;
   o.num_threads = threads;
   o.batch_size = batch;
@@ -166,9 +165,9 @@ struct SyncRun {
   }
 };
 
-SyncRun MakeSync(const Config& c, int threads, bool pin = false) {
+SyncRun MakeSync(const Config& c, int threads) {
   SyncRun r;
-  r.pool = std::make_unique<ActorPool>(Maker(c), Options(c, threads, 0, pin));
+  r.pool = std::make_unique<ActorPool>(Maker(c), Options(c, threads, 0));
   r.actions.resize(static_cast<size_t>(c.envs));
   r.n = static_cast<uint32_t>(r.pool->spec().action.num_actions);
   r.pool->Reset();
@@ -225,20 +224,6 @@ int RunPoolSuite(const BenchArgs& args) {
   Report("pool/sync_handoff_per_batch", (c.envs / t2 - c.envs / t1 / 2) * 1e6, "us");
   Report("pool/async_over_sync_2_threads", a2 / t2, "x");
   Report("pool/speedup_2_over_1", t2 / t1, "x");
-  {
-    // Pinned pools pin this thread too until they are destroyed, so they run last.
-    SyncRun pin_one = MakeSync(c, 1, true);
-    SyncRun pin_two = MakeSync(c, 2, true);
-    double p1 = 0;
-    double p2 = 0;
-    for (int r = 0; r < reps; ++r) {
-      p1 = std::max(p1, Rate(seconds, [&] { return pin_one.Step(); }));
-      p2 = std::max(p2, Rate(seconds, [&] { return pin_two.Step(); }));
-    }
-    Report(tag + "/sync_1_thread_pinned", p1, "steps/s");
-    Report(tag + "/sync_2_threads_pinned", p2, "steps/s");
-    Report("pool/speedup_2_over_1_pinned", p2 / p1, "x");
-  }
 
   if (rimlab_bench_allocations == nullptr) {
     std::printf("# pool/allocs_per_step: not counted in this binary (rimlab_bench counts them)\n");

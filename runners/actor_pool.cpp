@@ -10,9 +10,6 @@
 // Completion is counted with monotonic counters, so nothing is reset between rounds.
 #include "runners/actor_pool.h"
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -28,31 +25,6 @@
 #include "runners/pool_primitives.h"
 
 namespace rimlab {
-
-namespace {
-
-// The CPUs this process may run on, in order.
-std::vector<int> AllowedCpus() {
-  std::vector<int> cpus;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    for (int c = 0; c < CPU_SETSIZE; ++c) {
-      if (CPU_ISSET(c, &set)) cpus.push_back(c);
-    }
-  }
-  return cpus;
-}
-
-// Pins the calling thread to `cpu`; best effort (a refusal only costs speed).
-void PinCurrentThread(int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-}  // namespace
 
 void PoolOptions::Validate() const {
   auto fail = [](const std::string& message) {
@@ -235,8 +207,6 @@ struct ActorPool::Impl {
   std::exception_ptr error;
 
   std::vector<std::thread> workers;
-  cpu_set_t caller_affinity{};  // the constructing thread's mask before pin_threads changed it
-  bool caller_pinned = false;
 
   Impl(const EnvMaker& make_env, const PoolOptions& options)
       : opt(options), queue(static_cast<size_t>(std::max(options.num_envs, 1))) {
@@ -282,19 +252,9 @@ struct ActorPool::Impl {
     if (!spec.action.discrete()) {
       action_values.assign(static_cast<size_t>(n) * static_cast<size_t>(spec.action.dim), 0.0f);
     }
-    const std::vector<int> cpus = opt.pin_threads ? AllowedCpus() : std::vector<int>{};
-    if (!cpus.empty()) {
-      caller_pinned =
-          pthread_getaffinity_np(pthread_self(), sizeof(caller_affinity), &caller_affinity) == 0;
-      if (caller_pinned) PinCurrentThread(cpus[0]);
-    }
     try {
       for (int w = 1; w < opt.num_threads; ++w) {
-        const int cpu = cpus.empty() ? -1 : cpus[static_cast<size_t>(w) % cpus.size()];
-        workers.emplace_back([this, w, cpu] {
-          if (cpu >= 0) PinCurrentThread(cpu);
-          WorkerLoop(w);
-        });
+        workers.emplace_back([this, w] { WorkerLoop(w); });
       }
     } catch (...) {
       StopWorkers();  // the destructor will not run: join the threads already started
@@ -302,11 +262,7 @@ struct ActorPool::Impl {
     }
   }
 
-  ~Impl() {
-    StopWorkers();
-    if (caller_pinned)
-      pthread_setaffinity_np(pthread_self(), sizeof(caller_affinity), &caller_affinity);
-  }
+  ~Impl() { StopWorkers(); }
 
   void StopWorkers() {
     stop.store(true, std::memory_order_seq_cst);

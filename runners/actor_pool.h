@@ -40,11 +40,6 @@ struct PoolOptions {
   /// the per-batch hand-off in the microseconds; blocking keeps idle workers off the cores while
   /// the learner runs.
   int spin_microseconds = 50;
-  /// Pins thread t (the constructing thread is thread 0, restored when the pool is destroyed) to
-  /// the t-th CPU the process may run on. On a small VM this keeps each env's state in one core's
-  /// cache and cuts the jitter of the per-step hand-off; leave it off when other busy threads
-  /// (a learner's) share the cores.
-  bool pin_threads = false;
 
   /// Throws std::invalid_argument naming the offending option.
   void Validate() const;

@@ -68,7 +68,6 @@ PoolOptions PoolOptionsFrom(const Config& config) {
   o.num_threads = static_cast<int>(r.Int("num_threads", std::min(2, cores), 1, 1024));
   o.batch_size = static_cast<int>(r.Int("batch_size", 0, 0, 65536));
   o.spin_microseconds = static_cast<int>(r.Int("spin_us", o.spin_microseconds, 0, 100000));
-  o.pin_threads = r.Bool("pin_threads", o.pin_threads);
   if (o.num_threads > o.num_envs) o.num_threads = o.num_envs;
   if (o.batch_size > o.num_envs) {
     r.Fail("batch_size", "expected at most num_envs (" + std::to_string(o.num_envs) + "), got " +

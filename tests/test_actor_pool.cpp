@@ -2,9 +2,6 @@
 // service (every env served, ids matching data, shuffled sends), errors and misuse.
 #include <catch2/catch.hpp>
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -238,29 +235,6 @@ TEST_CASE("Pool sync: results are identical whatever num_threads", "[pool]") {
       INFO("result " << i);
       REQUIRE(trace[i] == expected[i]);
     }
-  }
-}
-
-TEST_CASE("Pool: pin_threads changes nothing but placement and restores the caller", "[pool]") {
-  cpu_set_t before;
-  REQUIRE(pthread_getaffinity_np(pthread_self(), sizeof(before), &before) == 0);
-  ActorPool base(Counters(), Opts(9, 1));
-  const auto expected = SyncTrace(base, 40);
-  for (int threads = 1; threads <= 3; ++threads) {
-    INFO("threads " << threads);
-    PoolOptions o = Opts(9, threads);
-    o.pin_threads = true;
-    {
-      ActorPool pool(Counters(), o);
-      cpu_set_t pinned;
-      REQUIRE(pthread_getaffinity_np(pthread_self(), sizeof(pinned), &pinned) == 0);
-      CHECK(CPU_COUNT(&pinned) == 1);  // the caller runs on one CPU while the pool lives
-      const auto trace = SyncTrace(pool, 40);
-      REQUIRE(trace == expected);
-    }
-    cpu_set_t after;
-    REQUIRE(pthread_getaffinity_np(pthread_self(), sizeof(after), &after) == 0);
-    CHECK(CPU_EQUAL(&before, &after));
   }
 }
 
