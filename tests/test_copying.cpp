@@ -49,12 +49,15 @@ TEST_CASE("configs/copying_*.yaml parse into the options", "[copying]") {
       rimlab::OptionError);
 }
 
-TEST_CASE("a small LSTM learns a short copy", "[copying][.slow]") {
+namespace {
+// A 3-symbol copy over a 5-step span, evaluated on the training span: learning, not
+// generalisation (the LSTM fails on a longer span). Capped at 600 updates and 3 minutes.
+CopyingOptions ShortCopy() {
   CopyingOptions o;
   o.copy_length = 3;
   o.symbols = 4;
   o.train_blank = 5;
-  o.test_blank = 5;  // learning, not generalisation (the LSTM fails on a longer span)
+  o.test_blank = 5;
   o.batch_size = 32;
   o.updates = 600;
   o.lr = 3e-3;
@@ -62,6 +65,12 @@ TEST_CASE("a small LSTM learns a short copy", "[copying][.slow]") {
   o.eval_every = 0;
   o.threads = 1;
   o.max_minutes = 3;
+  return o;
+}
+}  // namespace
+
+TEST_CASE("a small LSTM learns a short copy", "[copying][.slow]") {
+  CopyingOptions o = ShortCopy();
   o.core.type = "lstm";
   o.core.hidden_size = 64;
   auto r = rimlab::agents::RunCopying(o);
@@ -70,18 +79,7 @@ TEST_CASE("a small LSTM learns a short copy", "[copying][.slow]") {
 }
 
 TEST_CASE("a small RIM learns a short copy", "[copying][.slow]") {
-  CopyingOptions o;
-  o.copy_length = 3;
-  o.symbols = 4;
-  o.train_blank = 5;
-  o.test_blank = 5;  // learning, not generalisation (the LSTM fails on a longer span)
-  o.batch_size = 32;
-  o.updates = 600;
-  o.lr = 3e-3;
-  o.embedding_size = 16;
-  o.eval_every = 0;
-  o.threads = 1;
-  o.max_minutes = 3;
+  CopyingOptions o = ShortCopy();
   o.core.type = "rim";
   o.core.rim = rimlab::models::RIMCellOptions().num_units(4).top_k(3).unit_size(16);
   auto r = rimlab::agents::RunCopying(o);
