@@ -36,6 +36,14 @@ class Environment {
 
   /// A human-readable description of the current state (mission, map), for the CLI and debugging.
   virtual std::string Describe() const { return {}; }
+
+  /// Snapshots for exact resume of training runs: SaveState captures everything that decides the
+  /// env's future (episode state, step counter, RNG); LoadState on an env made with the same
+  /// options makes it continue bit for bit as the saved one would have. The bytes are opaque and
+  /// portable only between builds of the same version. LoadState throws std::invalid_argument on
+  /// bytes it cannot read (truncated, another env's). The defaults throw std::logic_error.
+  virtual std::string SaveState() const;
+  virtual void LoadState(const std::string& bytes);
 };
 
 }  // namespace rimlab
