@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "envs/core/state_io.h"
 #include "runners/pool_primitives.h"
 
 namespace rimlab {
@@ -187,6 +188,7 @@ struct ActorPool::Impl {
   uint64_t recv_count = 0;     // async: batches returned
   uint64_t worker_target = 0;  // sync: envs completed by workers once this round is done
   uint32_t round_value = 0;    // sync: the caller's copy of `round`
+  bool has_last = false;       // a batch has been returned (or loaded): Last() is valid
   std::string broken;          // non-empty once an env threw
 
   // Work hand-off: workers sleep on work_cv when the queue stays empty.
@@ -587,6 +589,7 @@ struct ActorPool::Impl {
       for (int i = 0; i < view.size; ++i) in_flight[static_cast<size_t>(view.env_id[i])] = 0;
     }
     num_in_flight -= view.size;
+    has_last = true;
     RethrowIfFailed();
     return view;
   }
@@ -618,6 +621,203 @@ struct ActorPool::Impl {
     HelpAndWait([&block, target] { return block.done.load(std::memory_order_acquire) >= target; });
     ++recv_count;
     return block.view;
+  }
+
+  // --- Last results and snapshots ---
+
+  /// The block of the last returned batch: block 0 in sync mode; in async mode the one before the
+  /// next Recv's, which no env writes to before that Recv (see the ring's sizing above). For a
+  /// pool that has returned nothing yet, that is the ring's last block, which the first round of
+  /// slots does not reach either, so a loaded batch can live there.
+  Block& LastBlock() const {
+    const auto nb = static_cast<uint64_t>(num_blocks);
+    return *blocks[static_cast<size_t>(is_sync ? 0 : (recv_count + nb - 1) % nb)];
+  }
+
+  const BatchView& Last() const {
+    CheckUsable();
+    if (!has_last) {
+      throw std::logic_error("actor pool: Last() before any results (call Reset, Step or Recv)");
+    }
+    return LastBlock().view;
+  }
+
+  void RequireIdle(const char* what) const {
+    CheckUsable();
+    if (num_in_flight != 0) {
+      throw std::logic_error(std::string("actor pool: ") + what + " while " +
+                             std::to_string(num_in_flight) +
+                             " envs are in flight; Recv their results first");
+    }
+  }
+
+  // Layout: header; num_envs, batch, the spec's name, observation fields and action; per env the
+  // auto-reset flag, the episode's return and length and the env's own snapshot; then whether
+  // there are last results and, if so, the last block's arrays.
+  static constexpr uint32_t kPoolStateVersion = 1;
+
+  void WriteSpec(StateWriter* w) const {
+    w->Pod<int32_t>(opt.num_envs);
+    w->Pod<int32_t>(batch);
+    w->String(spec.name);
+    w->Pod<uint64_t>(spec.observation.fields.size());
+    for (const auto& f : spec.observation.fields) {
+      w->String(f.name);
+      w->Pod<uint64_t>(f.NumBytes());
+    }
+    w->Pod<int32_t>(static_cast<int32_t>(spec.action.kind));
+    w->Pod<int32_t>(spec.action.num_actions);
+    w->Pod<int32_t>(spec.action.dim);
+  }
+
+  std::string SaveState() const {
+    RequireIdle("SaveState");
+    StateWriter w("actor pool", kPoolStateVersion);
+    WriteSpec(&w);
+    for (const EnvState& s : envs) {
+      w.Bool(s.needs_reset);
+      w.Pod<double>(s.episode_return);
+      w.Pod<int32_t>(s.episode_length);
+      w.String(s.env->SaveState());
+    }
+    w.Bool(has_last);
+    if (has_last) {
+      const Block& b = LastBlock();
+      for (size_t f = 0; f < b.fields.size(); ++f) {
+        const size_t n = b.field_bytes[f] * static_cast<size_t>(batch);
+        w.Pod<uint64_t>(n);
+        w.Raw(b.fields[f]->data, n);
+      }
+      w.Vector(b.env_id);
+      w.Vector(b.step_type);
+      w.Vector(b.reward);
+      w.Vector(b.discount);
+      w.Vector(b.success);
+      w.Vector(b.episode_return);
+      w.Vector(b.episode_length);
+    }
+    return w.Take();
+  }
+
+  /// Reads an array of the last block, which must hold `batch` entries.
+  template <typename T>
+  std::vector<T> ReadBatchArray(StateReader* r, const char* what) const {
+    std::vector<T> v = r->Vector<T>();
+    if (v.size() != static_cast<size_t>(batch)) {
+      r->Fail(std::string(what) + " has " + std::to_string(v.size()) + " entries, not " +
+              std::to_string(batch));
+    }
+    return v;
+  }
+
+  void LoadState(const std::string& bytes) {
+    RequireIdle("LoadState");
+    StateReader r(bytes, "actor pool", kPoolStateVersion);
+    // A different pool is a caller's mistake rather than corruption: say what differs.
+    const auto saved_envs = r.Pod<int32_t>();
+    const auto saved_batch = r.Pod<int32_t>();
+    if (saved_envs != opt.num_envs || saved_batch != batch) {
+      throw std::invalid_argument("actor pool: the snapshot is of a pool with " +
+                                  std::to_string(saved_envs) + " envs and batch size " +
+                                  std::to_string(saved_batch) + ", this pool has " +
+                                  std::to_string(opt.num_envs) + " and " + std::to_string(batch));
+    }
+    const std::string saved_name = r.String();
+    if (saved_name != spec.name) {
+      throw std::invalid_argument("actor pool: the snapshot is of a pool of '" + saved_name +
+                                  "' envs, this pool's are '" + spec.name + "'");
+    }
+    bool same = r.Pod<uint64_t>() == spec.observation.fields.size();
+    for (size_t f = 0; same && f < spec.observation.fields.size(); ++f) {
+      const auto& field = spec.observation.fields[f];
+      same = r.String() == field.name && r.Pod<uint64_t>() == field.NumBytes();
+    }
+    same = same && r.Pod<int32_t>() == static_cast<int32_t>(spec.action.kind) &&
+           r.Pod<int32_t>() == spec.action.num_actions && r.Pod<int32_t>() == spec.action.dim;
+    if (!same) {
+      throw std::invalid_argument("actor pool: the snapshot's '" + spec.name +
+                                  "' envs have another observation or action spec than this "
+                                  "pool's (different options?)");
+    }
+
+    const auto n = static_cast<size_t>(opt.num_envs);
+    std::vector<uint8_t> needs_reset(n);
+    std::vector<double> episode_return(n);
+    std::vector<int32_t> episode_length(n);
+    std::vector<std::string> env_bytes(n);
+    for (size_t e = 0; e < n; ++e) {
+      needs_reset[e] = r.Bool() ? 1 : 0;
+      episode_return[e] = r.Pod<double>();
+      episode_length[e] = r.Pod<int32_t>();
+      if (episode_length[e] < 0) r.Fail("a negative episode length");
+      env_bytes[e] = r.String();
+    }
+    const bool saved_has_last = r.Bool();
+    std::vector<std::vector<unsigned char>> obs;
+    std::vector<int32_t> env_id;
+    std::vector<StepType> step_type;
+    std::vector<float> reward, discount, last_return;
+    std::vector<uint8_t> success;
+    std::vector<int32_t> last_length;
+    if (saved_has_last) {
+      const Block& b = LastBlock();
+      for (size_t f = 0; f < b.fields.size(); ++f) {
+        const size_t expected = b.field_bytes[f] * static_cast<size_t>(batch);
+        if (r.Pod<uint64_t>() != expected) r.Fail("observation field size");
+        obs.emplace_back(expected);
+        r.Raw(obs.back().data(), expected);
+      }
+      env_id = ReadBatchArray<int32_t>(&r, "env_id");
+      step_type = ReadBatchArray<StepType>(&r, "step_type");
+      reward = ReadBatchArray<float>(&r, "reward");
+      discount = ReadBatchArray<float>(&r, "discount");
+      success = ReadBatchArray<uint8_t>(&r, "success");
+      last_return = ReadBatchArray<float>(&r, "episode_return");
+      last_length = ReadBatchArray<int32_t>(&r, "episode_length");
+      for (size_t i = 0; i < env_id.size(); ++i) {
+        if (env_id[i] < 0 || env_id[i] >= opt.num_envs ||
+            static_cast<int>(step_type[i]) > static_cast<int>(StepType::kLast)) {
+          r.Fail("slot " + std::to_string(i) + " has env id " + std::to_string(env_id[i]) +
+                 " and step type " + std::to_string(static_cast<int>(step_type[i])));
+        }
+      }
+    }
+    r.Finish();
+
+    // The envs load one by one; should one refuse its bytes, put back those already loaded so
+    // that a failed LoadState leaves the whole pool as it was.
+    std::vector<std::string> backup(n);
+    for (size_t e = 0; e < n; ++e) backup[e] = envs[e].env->SaveState();
+    size_t loaded = 0;
+    try {
+      for (; loaded < n; ++loaded) envs[loaded].env->LoadState(env_bytes[loaded]);
+    } catch (...) {
+      for (size_t e = 0; e < loaded; ++e) envs[e].env->LoadState(backup[e]);
+      throw;
+    }
+
+    for (size_t e = 0; e < n; ++e) {
+      EnvState& s = envs[e];
+      s.reset_next = false;
+      s.needs_reset = needs_reset[e] != 0;
+      s.episode_return = episode_return[e];
+      s.episode_length = episode_length[e];
+    }
+    has_last = saved_has_last;
+    if (has_last) {
+      Block& b = LastBlock();
+      for (size_t f = 0; f < b.fields.size(); ++f) {
+        std::copy(obs[f].begin(), obs[f].end(), b.fields[f]->data);
+      }
+      // Copied into the existing arrays: the block's view points at them.
+      std::copy(env_id.begin(), env_id.end(), b.env_id.begin());
+      std::copy(step_type.begin(), step_type.end(), b.step_type.begin());
+      std::copy(reward.begin(), reward.end(), b.reward.begin());
+      std::copy(discount.begin(), discount.end(), b.discount.begin());
+      std::copy(success.begin(), success.end(), b.success.begin());
+      std::copy(last_return.begin(), last_return.end(), b.episode_return.begin());
+      std::copy(last_length.begin(), last_length.end(), b.episode_length.begin());
+    }
   }
 
   void RequireSync(const char* what) const {
@@ -674,6 +874,18 @@ void ActorPool::Send(const Action* actions, const int32_t* env_ids, int n) {
 
 const BatchView& ActorPool::Recv() {
   return impl_->Recv();
+}
+
+const BatchView& ActorPool::Last() const {
+  return impl_->Last();
+}
+
+std::string ActorPool::SaveState() const {
+  return impl_->SaveState();
+}
+
+void ActorPool::LoadState(const std::string& bytes) {
+  impl_->LoadState(bytes);
 }
 
 }  // namespace rimlab

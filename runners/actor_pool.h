@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "envs/core/env.h"
 
@@ -104,6 +105,23 @@ class ActorPool {
   /// Waits for batch_size results (the first produced) and returns them. Throws std::logic_error
   /// when fewer than batch_size envs are in flight, since it would wait forever.
   const BatchView& Recv();
+
+  // --- Last results and snapshots (exact resume of training runs) ---
+  /// The most recent results: what the last Reset/Step/Recv returned or, after LoadState, what
+  /// the saved pool last returned. Valid until the next Reset/Step/Recv. Throws
+  /// std::logic_error when there are none yet.
+  const BatchView& Last() const;
+  /// Captures everything that decides future results: each env's SaveState, the pool's auto-reset
+  /// flags and episode statistics, and the last results (Last()). Needs no env in flight (sync:
+  /// between Step calls; async: every sent env received), else std::logic_error; an env that
+  /// cannot snapshot throws std::logic_error too. Allocates; keep it off the stepping path.
+  std::string SaveState() const;
+  /// Restores a SaveState of a pool with the same num_envs, batch size and env spec; the thread
+  /// count may differ. Afterwards Last() equals the saved pool's, and sync Steps continue exactly
+  /// as the saved pool's would have (async results still come in the order they finish). Throws
+  /// std::invalid_argument for a mismatched, corrupt or truncated snapshot, leaving the pool as it
+  /// was, and std::logic_error while envs are in flight.
+  void LoadState(const std::string& bytes);
 
  private:
   struct Impl;

@@ -556,3 +556,221 @@ TEST_CASE("Pool with pickup: sync traces match standalone envs for 1 and 2 threa
   }
   CHECK(lasts > 0);  // auto-reset was exercised
 }
+
+// --- Snapshots (SaveState/LoadState) and Last() ---
+
+namespace {
+
+/// Distractors with moving balls: the envs draw from their RNG on every step, not only on reset.
+EnvMaker MovingDistractors(const std::string& split = "train") {
+  return [split](int) {
+    Params p;
+    p.Set("split", split);
+    p.Set("moving", true);
+    return MakeEnv("distractors", p);
+  };
+}
+
+std::vector<Rec> AllSlots(const BatchView& v, const EnvSpec& spec) {
+  std::vector<Rec> out;
+  for (int i = 0; i < v.size; ++i) out.push_back(Slot(v, spec, i));
+  return out;
+}
+
+/// Sync steps with actions that depend on `salt`; stops early after `min_steps` once some env is
+/// on a LAST step (so that an auto-reset is pending), when `until_last`.
+void StepSync(ActorPool& pool, int steps, int salt, bool until_last = false, int min_steps = 0) {
+  std::vector<Action> actions(static_cast<size_t>(pool.num_envs()));
+  for (int k = 0; k < steps; ++k) {
+    for (int e = 0; e < pool.num_envs(); ++e) {
+      actions[static_cast<size_t>(e)].index = TestAction(e + salt, k) % 4;
+    }
+    const BatchView& v = pool.Step(actions.data());
+    if (until_last && k + 1 >= min_steps &&
+        std::any_of(v.step_type, v.step_type + v.size,
+                    [](StepType t) { return t == StepType::kLast; })) {
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("Pool snapshot: a loaded pool returns the same Last() and continues exactly (sync)",
+          "[pool][snapshot]") {
+  const int threads_a = GENERATE(1, 2);
+  const int threads_b = GENERATE(1, 2);
+  INFO("saved with " << threads_a << " threads, loaded with " << threads_b);
+  const int n = 8;
+  ActorPool a(MovingDistractors(), Opts(n, threads_a, 0, 50));
+  a.Reset();
+  // Save while some env has just ended its episode, so that its auto-reset is pending.
+  StepSync(a, 400, 0, true, 12);
+  REQUIRE(std::count(a.Last().step_type, a.Last().step_type + n, StepType::kLast) > 0);
+  const std::string bytes = a.SaveState();
+  CHECK(a.SaveState() == bytes);
+
+  // B has the same options but a history of its own, which the load replaces.
+  ActorPool b(MovingDistractors(), Opts(n, threads_b, 0, 50));
+  b.Reset();
+  StepSync(b, 5, 3);
+  b.LoadState(bytes);
+  REQUIRE(AllSlots(b.Last(), b.spec()) == AllSlots(a.Last(), a.spec()));
+
+  std::vector<Action> actions(n);
+  int lasts = 0;
+  for (int k = 0; k < 300; ++k) {
+    for (int e = 0; e < n; ++e) actions[static_cast<size_t>(e)].index = TestAction(e, k + 7) % 4;
+    const BatchView& va = a.Step(actions.data());
+    const BatchView& vb = b.Step(actions.data());
+    REQUIRE(&vb == &b.Last());
+    for (int i = 0; i < n; ++i) {
+      INFO("step " << k << " slot " << i);
+      REQUIRE(Slot(va, a.spec(), i) == Slot(vb, b.spec(), i));
+      lasts += va.step_type[i] == StepType::kLast;
+    }
+  }
+  CHECK(lasts > 0);  // auto-resets happened after the load
+  CHECK(a.SaveState() == b.SaveState());
+}
+
+TEST_CASE("Pool snapshot: a pool saved before any results loads and starts alike",
+          "[pool][snapshot]") {
+  ActorPool a(MovingDistractors(), Opts(4, 1, 0, 8));
+  CHECK_THROWS_AS(a.Last(), std::logic_error);
+  const std::string bytes = a.SaveState();
+  ActorPool b(MovingDistractors(), Opts(4, 2, 0, 1234));  // another seed: the envs' RNG is loaded
+  b.Reset();
+  b.LoadState(bytes);
+  CHECK_THROWS_AS(b.Last(), std::logic_error);
+  std::vector<Action> actions(4);
+  // The first Step of a pool never reset is a reset, as in A.
+  for (int k = 0; k < 50; ++k) {
+    for (int e = 0; e < 4; ++e) actions[static_cast<size_t>(e)].index = TestAction(e, k) % 4;
+    const auto ra = AllSlots(a.Step(actions.data()), a.spec());
+    REQUIRE(ra == AllSlots(b.Step(actions.data()), b.spec()));
+  }
+}
+
+TEST_CASE("Pool snapshot: async pools with nothing in flight save and continue",
+          "[pool][snapshot][async]") {
+  const int threads = GENERATE(1, 2);
+  INFO("threads " << threads);
+  const int n = 6, batch = 3;
+  ActorPool a(MovingDistractors(), Opts(n, threads, batch, 70));
+  a.AsyncReset();
+  CHECK_THROWS_AS(a.SaveState(), std::logic_error);  // all in flight
+  std::vector<Action> actions(static_cast<size_t>(n));
+  for (int round = 0; round < 40; ++round) {
+    const BatchView& v = a.Recv();
+    std::vector<int32_t> ids(v.env_id, v.env_id + v.size);
+    for (int i = 0; i < v.size; ++i) actions[static_cast<size_t>(i)].index = (round + i) % 4;
+    a.Send(actions.data(), ids.data(), v.size);
+  }
+  a.Recv();
+  CHECK_THROWS_AS(a.SaveState(), std::logic_error);  // one batch still in flight
+  a.Recv();
+  const std::string bytes = a.SaveState();
+
+  ActorPool b(MovingDistractors(), Opts(n, threads, batch, 70));
+  CHECK_THROWS_AS(b.Last(), std::logic_error);
+  b.LoadState(bytes);
+  REQUIRE(AllSlots(b.Last(), b.spec()) == AllSlots(a.Last(), a.spec()));
+
+  // Each env gets the same actions in both pools (a function of the env and how often it was
+  // served), so its results must match one for one, whatever order they come back in.
+  auto run = [n](ActorPool& pool) {
+    std::vector<std::vector<Rec>> per_env(static_cast<size_t>(n));
+    std::vector<int64_t> served(static_cast<size_t>(n), 0);
+    std::vector<Action> acts(static_cast<size_t>(n));
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (int e = 0; e < n; ++e) {
+      ids[static_cast<size_t>(e)] = e;
+      acts[static_cast<size_t>(e)].index = TestAction(e, served[static_cast<size_t>(e)]++) % 4;
+    }
+    pool.Send(acts.data(), ids.data(), n);
+    for (int round = 0; round < 200; ++round) {
+      const BatchView& v = pool.Recv();
+      ids.assign(v.env_id, v.env_id + v.size);
+      for (int i = 0; i < v.size; ++i) {
+        const auto e = static_cast<size_t>(v.env_id[i]);
+        per_env[e].push_back(Slot(v, pool.spec(), i));
+        acts[static_cast<size_t>(i)].index = TestAction(v.env_id[i], served[e]++) % 4;
+      }
+      pool.Send(acts.data(), ids.data(), v.size);
+    }
+    return per_env;
+  };
+  const auto ra = run(a);
+  const auto rb = run(b);
+  for (int e = 0; e < n; ++e) {
+    const auto& x = ra[static_cast<size_t>(e)];
+    const auto& y = rb[static_cast<size_t>(e)];
+    const size_t common = std::min(x.size(), y.size());
+    CHECK(common >= 50);
+    for (size_t k = 0; k < common; ++k) {
+      INFO("env " << e << " result " << k);
+      REQUIRE(x[k] == y[k]);
+    }
+  }
+}
+
+TEST_CASE("Pool snapshot: mismatched pools and damaged bytes are refused", "[pool][snapshot]") {
+  ActorPool a(MovingDistractors(), Opts(4, 2, 0, 9));
+  a.Reset();
+  StepSync(a, 20, 0);
+  const std::string bytes = a.SaveState();
+
+  ActorPool fewer(MovingDistractors(), Opts(3, 1, 0, 9));
+  CHECK_THROWS_WITH(fewer.LoadState(bytes), Catch::Contains("4 envs"));
+  CHECK_THROWS_AS(fewer.LoadState(bytes), std::invalid_argument);
+  ActorPool async(MovingDistractors(), Opts(4, 1, 2, 9));
+  CHECK_THROWS_AS(async.LoadState(bytes), std::invalid_argument);
+  Params p;
+  p.Set("size", int64_t{8});
+  ActorPool pickup([&p](int) { return MakeEnv("pickup", p); }, Opts(4, 1, 0, 9));
+  CHECK_THROWS_WITH(pickup.LoadState(bytes), Catch::Contains("distractors"));
+  CHECK_THROWS_AS(pickup.LoadState(bytes), std::invalid_argument);
+
+  // Damaged bytes throw and leave the pool as it was, still usable.
+  ActorPool b(MovingDistractors(), Opts(4, 2, 0, 9));
+  b.Reset();
+  StepSync(b, 3, 1);
+  const std::string before = b.SaveState();
+  for (size_t len = 0; len < bytes.size(); len += 1 + len / 8) {
+    INFO("truncated to " << len << " of " << bytes.size() << " bytes");
+    CHECK_THROWS_AS(b.LoadState(bytes.substr(0, len)), std::invalid_argument);
+  }
+  CHECK_THROWS_AS(b.LoadState(bytes + "x"), std::invalid_argument);
+  CHECK_THROWS_AS(b.LoadState(std::string(bytes.size(), 'x')), std::invalid_argument);
+  CHECK(b.SaveState() == before);
+
+  // Env 0 accepts its bytes but env 1 (another split: another time limit) refuses its own:
+  // env 0 is put back as it was.
+  auto mixed = [](int id) { return MovingDistractors(id == 0 ? "train" : "bigger")(id); };
+  ActorPool c(mixed, Opts(4, 1, 0, 9));
+  c.Reset();
+  const std::string c_before = c.SaveState();
+  CHECK_THROWS_AS(c.LoadState(bytes), std::invalid_argument);
+  CHECK(c.SaveState() == c_before);
+
+  b.LoadState(bytes);
+  CHECK(b.SaveState() == bytes);
+}
+
+TEST_CASE("Pool snapshot: misuse and envs without snapshots", "[pool][snapshot]") {
+  ActorPool counters(Counters(), Opts(3, 1, 0, 1));
+  counters.Reset();
+  CHECK_THROWS_AS(counters.SaveState(), std::logic_error);  // CounterEnv has no snapshots
+
+  ActorPool a(MovingDistractors(), Opts(3, 2, 0, 1));
+  const BatchView& first = a.Reset();
+  CHECK(&a.Last() == &first);
+  const std::string bytes = a.SaveState();
+  std::vector<Action> actions(3);
+  a.Send(actions.data(), nullptr, 3);
+  CHECK_THROWS_AS(a.SaveState(), std::logic_error);
+  CHECK_THROWS_AS(a.LoadState(bytes), std::logic_error);
+  a.Recv();
+  CHECK_NOTHROW(a.LoadState(bytes));
+}

@@ -2,7 +2,9 @@
 /// A small, fast random generator whose streams are identical on every platform and compiler
 /// (std::uniform_int_distribution is not), so that a seed names one trajectory everywhere.
 
+#include <array>
 #include <cstdint>
+#include <stdexcept>
 
 namespace rimlab {
 
@@ -22,6 +24,16 @@ class Rng {
   void Seed(uint64_t seed) {
     uint64_t sm = seed;
     for (auto& w : s_) w = SplitMix64(&sm);
+  }
+
+  /// The generator's four words, for snapshots: SetState(State()) continues the same stream.
+  std::array<uint64_t, 4> State() const { return {s_[0], s_[1], s_[2], s_[3]}; }
+  /// Throws std::invalid_argument for the all-zero state, from which xoshiro only yields zeros.
+  void SetState(const std::array<uint64_t, 4>& state) {
+    if ((state[0] | state[1] | state[2] | state[3]) == 0) {
+      throw std::invalid_argument("Rng: the all-zero state is not a valid xoshiro256** state");
+    }
+    for (size_t i = 0; i < 4; ++i) s_[i] = state[i];
   }
 
   uint64_t Next() {

@@ -1,6 +1,8 @@
 #include "envs/grid/grid_env.h"
 
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "envs/grid/ascii_map.h"
 
@@ -41,6 +43,9 @@ const ViewTable& Table() {
 }
 
 constexpr int kAgentView = (kViewSize - 1) * kViewSize + kViewSize / 2;
+
+// The layout of GridEnv snapshots, the tasks' parts included.
+constexpr uint32_t kGridStateVersion = 1;
 
 }  // namespace
 
@@ -160,6 +165,111 @@ TimeStep GridEnv::Step(const Action& action, const ObsRef& obs) {
     return TimeStep{StepType::kLast, reward, 1.0f, false};
   }
   return TimeStep{StepType::kMid, reward, 1.0f, false};
+}
+
+std::string GridEnv::SaveState() const {
+  StateWriter w(spec_.name, kGridStateVersion);
+  w.Pod<int32_t>(max_steps_);
+  w.Bool(see_through_walls_);
+  w.Pod<int32_t>(grid_.width());
+  w.Pod<int32_t>(grid_.height());
+  w.Vector(grid_.cells());
+  w.Pod<int32_t>(agent_x_);
+  w.Pod<int32_t>(agent_y_);
+  w.Pod<int32_t>(agent_dir_);
+  w.Pod(carrying_);
+  w.Pod<int32_t>(step_count_);
+  w.Pod(mission_);
+  w.Bool(needs_reset_);
+  w.Pod(rng_.State());
+  SaveTaskState(&w);
+  return w.Take();
+}
+
+void GridEnv::LoadState(const std::string& bytes) {
+  // Unpack writes members as it goes (tasks read straight into theirs), so a failure part way
+  // would leave a mix of two states: restore the current one instead.
+  const std::string backup = SaveState();
+  try {
+    Unpack(bytes);
+  } catch (...) {
+    Unpack(backup);
+    throw;
+  }
+}
+
+void GridEnv::CheckCell(const StateReader& r, const Cell& c, const char* what) {
+  const auto type = static_cast<int>(c.type);
+  const auto color = static_cast<int>(c.color);
+  const Cell inside = UnpackContents(c.contents);
+  if (type >= kNumObj || color >= kNumColors || c.state > kDoorLocked ||
+      static_cast<int>(inside.type) >= kNumObj || static_cast<int>(inside.color) >= kNumColors) {
+    r.Fail(std::string(what) + " holds an invalid cell (object " + std::to_string(type) +
+           ", colour " + std::to_string(color) + ", state " + std::to_string(c.state) +
+           ", contents " + std::to_string(c.contents) + ")");
+  }
+}
+
+void GridEnv::Unpack(const std::string& bytes) {
+  StateReader r(bytes, spec_.name, kGridStateVersion);
+  const auto max_steps = r.Pod<int32_t>();
+  const bool see_through_walls = r.Bool();
+  if (max_steps != max_steps_ || see_through_walls != see_through_walls_) {
+    r.Fail("saved by an env with max_steps " + std::to_string(max_steps) +
+           " and see_through_walls " + (see_through_walls ? "true" : "false") +
+           ", but this one has " + std::to_string(max_steps_) + " and " +
+           (see_through_walls_ ? "true" : "false") +
+           " (load into an env made with the same options)");
+  }
+  const auto width = r.Pod<int32_t>();
+  const auto height = r.Pod<int32_t>();
+  std::vector<Cell> cells = r.Vector<Cell>();
+  if (width < 0 || height < 0 ||
+      cells.size() != static_cast<size_t>(width) * static_cast<size_t>(height)) {
+    r.Fail(std::to_string(cells.size()) + " cells for a grid of " + std::to_string(width) + "x" +
+           std::to_string(height));
+  }
+  for (const Cell& c : cells) CheckCell(r, c, "the grid");
+  const auto x = r.Pod<int32_t>();
+  const auto y = r.Pod<int32_t>();
+  const auto dir = r.Pod<int32_t>();
+  const auto carrying = r.Pod<Cell>();
+  CheckCell(r, carrying, "the carried object");
+  const auto step_count = r.Pod<int32_t>();
+  const auto mission = r.Pod<std::array<int32_t, Vocab::kMissionLength>>();
+  const bool needs_reset = r.Bool();
+  const auto rng_state = r.Pod<std::array<uint64_t, 4>>();
+
+  // Step indexes the grid around the agent; between episodes (or before the first) the agent's
+  // position is only drawn, which clips, and a failed GenGrid may leave it at -1.
+  const bool in_grid = x >= 0 && y >= 0 && x < width && y < height;
+  if (!needs_reset && !in_grid) {
+    r.Fail("the agent at (" + std::to_string(x) + ", " + std::to_string(y) +
+           ") is off its grid of " + std::to_string(width) + "x" + std::to_string(height));
+  }
+  if (dir < 0 || dir > 3) r.Fail("agent direction " + std::to_string(dir));
+  if (step_count < 0 || step_count > max_steps_ || (!needs_reset && step_count == max_steps_)) {
+    r.Fail("step count " + std::to_string(step_count) + " with max_steps " +
+           std::to_string(max_steps_));
+  }
+  for (int32_t token : mission) {
+    if (token < 0 || token >= Vocab::kSize) r.Fail("mission token " + std::to_string(token));
+  }
+  if ((rng_state[0] | rng_state[1] | rng_state[2] | rng_state[3]) == 0) {
+    r.Fail("an all-zero RNG state");
+  }
+
+  grid_.Assign(width, height, std::move(cells));
+  agent_x_ = x;
+  agent_y_ = y;
+  agent_dir_ = dir;
+  carrying_ = carrying;
+  step_count_ = step_count;
+  mission_ = mission;
+  needs_reset_ = needs_reset;
+  rng_.SetState(rng_state);
+  LoadTaskState(&r);
+  r.Finish();
 }
 
 void GridEnv::EndOnPickup(Obj target_type, Color target_color, float* reward, bool* terminated,

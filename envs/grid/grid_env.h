@@ -9,6 +9,7 @@
 
 #include "envs/core/env.h"
 #include "envs/core/rng.h"
+#include "envs/core/state_io.h"
 #include "envs/grid/world.h"
 
 namespace rimlab::grid {
@@ -30,6 +31,12 @@ class GridEnv : public Environment {
   TimeStep Step(const Action& action, const ObsRef& obs) override;
   void Render(Frame* frame) const override;
   std::string Describe() const override;
+  /// Snapshots hold the episode state (grid, agent, carried object, step counter, mission,
+  /// whether a reset is due), the RNG and the task's own state (SaveTaskState); not the options,
+  /// which the loading env must share (max_steps and see_through_walls are checked). A failed
+  /// LoadState leaves the env as it was.
+  std::string SaveState() const final;
+  void LoadState(const std::string& bytes) final;
 
   // Read access for tests, recordings and the viewer.
   const Grid& grid() const { return grid_; }
@@ -58,6 +65,15 @@ class GridEnv : public Environment {
   /// Task rules after MiniGrid's base step; may change reward, termination and success.
   virtual void AfterStep(int32_t /*action*/, float* /*reward*/, bool* /*terminated*/,
                          bool* /*success*/) {}
+
+  /// A task whose future depends on more than the base's state (a target, moving objects)
+  /// appends that here, and reads it back in the same order in LoadTaskState, which runs after
+  /// the base state is in place and must validate what it reads (through r->Fail): the bytes may
+  /// be corrupt. Changing either layout means bumping the version in grid_env.cpp.
+  virtual void SaveTaskState(StateWriter* /*w*/) const {}
+  virtual void LoadTaskState(StateReader* /*r*/) {}
+  /// Fails the load unless `c` is a cell the gridworld can hold (an index in range).
+  static void CheckCell(const StateReader& r, const Cell& c, const char* what);
 
   /// MiniGrid's place_obj: a random empty cell, not the agent's, inside [top, top + size), with
   /// `reject` able to veto cells. Throws std::runtime_error after `max_tries` failed draws.
@@ -99,6 +115,7 @@ class GridEnv : public Environment {
  private:
   void WriteObs(const ObsRef& obs) const;
   Cell FrontCell(int* fx, int* fy) const;
+  void Unpack(const std::string& bytes);
   bool needs_reset_ = true;
 };
 

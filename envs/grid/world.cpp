@@ -1,5 +1,8 @@
 #include "envs/grid/world.h"
 
+#include <stdexcept>
+#include <utility>
+
 namespace rimlab::grid {
 
 namespace {
@@ -49,6 +52,18 @@ void Grid::Resize(int width, int height) {
   width_ = width;
   height_ = height;
   cells_.assign(static_cast<size_t>(width) * static_cast<size_t>(height), Cell::Empty());
+}
+
+void Grid::Assign(int width, int height, std::vector<Cell> cells) {
+  if (width < 0 || height < 0 ||
+      cells.size() != static_cast<size_t>(width) * static_cast<size_t>(height)) {
+    throw std::invalid_argument("Grid::Assign: " + std::to_string(cells.size()) +
+                                " cells for a grid of " + std::to_string(width) + "x" +
+                                std::to_string(height));
+  }
+  width_ = width;
+  height_ = height;
+  cells_ = std::move(cells);
 }
 
 void Grid::HorzWall(int x, int y, int length) {

@@ -111,6 +111,10 @@ class Grid {
   /// The outer wall of a w x h rectangle whose top-left corner is (x, y).
   void WallRect(int x, int y, int w, int h);
   int CountEmpty() const;
+  /// Row-major cell storage (index y * width + x), for snapshots.
+  const std::vector<Cell>& cells() const { return cells_; }
+  /// Replaces size and cells at once; `cells` must hold width * height cells.
+  void Assign(int width, int height, std::vector<Cell> cells);
   bool operator==(const Grid& o) const {
     return width_ == o.width_ && height_ == o.height_ && cells_ == o.cells_;
   }

@@ -119,6 +119,32 @@ class Distractors : public GridEnv {
     EndOnPickup(target_.type, target_.color, reward, terminated, success);
   }
 
+  // The target decides rewards, and the moving balls' positions where BeforeStep moves them from.
+  void SaveTaskState(StateWriter* w) const override {
+    w->Pod(target_);
+    w->Pod<int32_t>(num_moving_);
+    for (int i = 0; i < num_moving_; ++i) w->Pod(moving_[static_cast<size_t>(i)]);
+  }
+
+  void LoadTaskState(StateReader* r) override {
+    const auto target = r->Pod<ObjectKind>();
+    CheckCell(*r, Cell::Make(target.type, target.color), "the target");
+    const auto n = r->Pod<int32_t>();
+    if (n < 0 || n > kMaxMoving) r->Fail(std::to_string(n) + " moving distractors");
+    std::array<std::array<int, 2>, kMaxMoving> moving{};
+    for (int i = 0; i < n; ++i) {
+      const auto pos = r->Pod<std::array<int, 2>>();
+      if (!grid_.InBounds(pos[0], pos[1])) {
+        r->Fail("a moving distractor at (" + std::to_string(pos[0]) + ", " +
+                std::to_string(pos[1]) + ") is off the grid");
+      }
+      moving[static_cast<size_t>(i)] = pos;
+    }
+    target_ = target;
+    moving_ = moving;
+    num_moving_ = n;
+  }
+
  private:
   DistractorsOptions o_;
   std::vector<std::vector<ObjectKind>> candidates_;

@@ -91,6 +91,15 @@ class Pickup : public GridEnv {
     EndOnPickup(target_.type, target_.color, reward, terminated, success);
   }
 
+  // Only the target outlives GenGrid: objects_ is rebuilt from scratch on every reset.
+  void SaveTaskState(StateWriter* w) const override { w->Pod(target_); }
+
+  void LoadTaskState(StateReader* r) override {
+    const auto target = r->Pod<ObjectKind>();
+    CheckCell(*r, Cell::Make(target.type, target.color), "the target");
+    target_ = target;
+  }
+
  private:
   PickupOptions o_;
   AsciiLevel level_;
