@@ -8,6 +8,7 @@ const Registry& Registry::Global() {
   static const Registry* registry = [] {
     auto* r = new Registry();
     RegisterGridEnvs(r);
+    RegisterToyEnvs(r);
     return r;
   }();
   return *registry;

@@ -1,9 +1,13 @@
 // The dm_env contract, checked for every registered environment and every named split: reset gives
 // FIRST, observations meet their spec, the same seed gives the same trajectory, LAST is followed
-// by FIRST, time limits hold, and rendering works.
+// by FIRST, time limits hold, rendering works, and a snapshot (SaveState/LoadState) resumes the
+// trajectory exactly.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,19 +21,29 @@ namespace {
 struct Variant {
   std::string env;
   std::string split;  // empty when the env has none
+  std::string flag;   // a boolean option set to true, or empty
   Params params() const {
     Params p;
     if (!split.empty()) p.Set("split", split);
+    if (!flag.empty()) p.Set(flag, true);
     return p;
   }
-  std::string label() const { return split.empty() ? env : env + "[" + split + "]"; }
+  std::string label() const {
+    std::string s = split;
+    if (!flag.empty()) s += (s.empty() ? "" : ",") + flag;
+    return s.empty() ? env : env + "[" + s + "]";
+  }
 };
 
 std::vector<Variant> AllVariants() {
   std::vector<Variant> out;
   for (const auto& e : Registry::Global().entries()) {
-    if (e.splits.empty()) out.push_back({e.name, ""});
-    for (const auto& s : e.splits) out.push_back({e.name, s});
+    if (e.splits.empty()) out.push_back({e.name, "", ""});
+    for (const auto& s : e.splits) out.push_back({e.name, s, ""});
+  }
+  // Options that give an env state of its own beyond what the splits exercise.
+  if (Registry::Global().Find("distractors") != nullptr) {
+    out.push_back({"distractors", "train", "moving"});
   }
   return out;
 }
@@ -100,6 +114,53 @@ Record Play(Environment* env, uint64_t seed, int num_steps, uint64_t action_seed
   return rec;
 }
 
+/// An env played with random actions, resetting after LAST as a driver would.
+struct Driver {
+  std::unique_ptr<Environment> env;
+  Observation obs;
+  TimeStep ts;
+  bool started = false;
+
+  explicit Driver(std::unique_ptr<Environment> e)
+      : env(std::move(e)), obs(env->Spec().observation) {}
+
+  /// One step (a Reset when the episode is over or never started); `rng` draws the action.
+  void Next(Rng* rng, std::vector<float>* buf) {
+    const Action a = RandomAction(env->Spec().action, rng, buf);
+    ts = !started || ts.last() ? env->Reset(obs.Ref()) : env->Step(a, obs.Ref());
+    started = true;
+  }
+};
+
+enum class SnapAt { kNeverReset, kJustReset, kMidEpisode, kAtLast };
+
+const char* SnapAtName(SnapAt at) {
+  switch (at) {
+    case SnapAt::kNeverReset:
+      return "before the first reset";
+    case SnapAt::kJustReset:
+      return "right after a reset";
+    case SnapAt::kMidEpisode:
+      return "mid-episode";
+    default:
+      return "on a LAST step";
+  }
+}
+
+/// Every way `good` can be damaged that a loader must refuse.
+std::vector<std::string> BadSnapshots(const std::string& good) {
+  std::vector<std::string> bad = {"", "not a snapshot at all", good + std::string(1, '\0'),
+                                  good + good};
+  const size_t stride = std::max<size_t>(1, good.size() / 300);
+  for (size_t n = 0; n < good.size(); n += stride) bad.push_back(good.substr(0, n));
+  bad.push_back(good.substr(0, good.size() - 1));
+  Rng rng(good.size());
+  std::string noise(good.size(), '\0');
+  for (auto& c : noise) c = static_cast<char>(rng.Below(256));
+  bad.push_back(noise);
+  return bad;
+}
+
 }  // namespace
 
 TEST_CASE("Every registered env and split honours the env contract", "[conformance]") {
@@ -152,7 +213,9 @@ TEST_CASE("Every registered env and split honours the env contract", "[conforman
 
 TEST_CASE("Different seeds give different episodes for randomised envs", "[conformance]") {
   for (const auto& v : AllVariants()) {
-    if (v.env == "level") continue;  // a fixed map: the seed only matters through the actions
+    // level: a fixed map, the seed only matters through the actions; bandit: its observation is
+    // a constant by design, the seed only draws reward noise.
+    if (v.env == "level" || v.env == "bandit") continue;
     SECTION(v.label()) {
       auto env = Registry::Global().Make(v.env, v.params());
       Observation o1(env->Spec().observation);
@@ -180,5 +243,80 @@ TEST_CASE("The registry rejects unknown envs and options by name", "[conformance
     CHECK_THROWS_WITH(e.make(p), Catch::Contains("no_such_option") &&
                                      Catch::Contains("test.yaml:3") &&
                                      Catch::Contains("unknown option"));
+  }
+}
+
+TEST_CASE("Every registered env and split resumes exactly from a snapshot",
+          "[conformance][snapshot]") {
+  const auto variants = AllVariants();
+  for (const auto& v : variants) {
+    for (SnapAt at :
+         {SnapAt::kNeverReset, SnapAt::kJustReset, SnapAt::kMidEpisode, SnapAt::kAtLast}) {
+      SECTION(v.label() + " " + SnapAtName(at)) {
+        Driver a(Registry::Global().Make(v.env, v.params()));
+        std::vector<float> buf;
+        Rng actions(3);
+        a.env->Seed(11);
+        if (at != SnapAt::kNeverReset) a.Next(&actions, &buf);
+        for (int k = 0; at == SnapAt::kMidEpisode && k < 23; ++k) {
+          a.Next(&actions, &buf);
+        }
+        for (int k = 0; at == SnapAt::kAtLast && !a.ts.last(); ++k) {
+          REQUIRE(k < 100000);
+          a.Next(&actions, &buf);
+        }
+        std::string bytes;
+        // An env that cannot snapshot fails here with its own message: every env must support it.
+        REQUIRE_NOTHROW(bytes = a.env->SaveState());
+        CHECK(a.env->SaveState() == bytes);  // saving does not change the state
+
+        // The loading env has another seed and an episode of its own, which the load replaces.
+        Driver b(Registry::Global().Make(v.env, v.params()));
+        Rng other_actions(4);
+        b.env->Seed(12345);
+        for (int k = 0; k < 5; ++k) b.Next(&other_actions, &buf);
+
+        // Damaged bytes, and a snapshot of another env, are refused with std::invalid_argument.
+        for (const std::string& bad : BadSnapshots(bytes)) {
+          INFO("a damaged snapshot of " << bad.size() << " bytes (the good one has " << bytes.size()
+                                        << ")");
+          CHECK_THROWS_AS(b.env->LoadState(bad), std::invalid_argument);
+        }
+        for (const auto& other : variants) {
+          if (other.env == v.env) continue;
+          auto stranger = Registry::Global().Make(other.env, other.params());
+          stranger->Seed(1);
+          Observation o(stranger->Spec().observation);
+          stranger->Reset(o.Ref());
+          INFO("a snapshot of " << other.label());
+          CHECK_THROWS_AS(b.env->LoadState(stranger->SaveState()), std::invalid_argument);
+          break;
+        }
+
+        REQUIRE_NOTHROW(b.env->LoadState(bytes));
+        b.started = a.started;
+        b.ts = a.ts;
+        Frame fa;
+        Frame fb;
+        a.env->Render(&fa);
+        b.env->Render(&fb);
+        CHECK(fa.rgb == fb.rgb);
+        CHECK(a.env->Describe() == b.env->Describe());
+
+        // Both continue with the same actions, across episode boundaries, step for step.
+        Rng shared_a(77);
+        Rng shared_b(77);
+        int lasts = 0;
+        for (int t = 0; t < 600; ++t) {
+          a.Next(&shared_a, &buf);
+          b.Next(&shared_b, &buf);
+          INFO("step " << t << " after the snapshot");
+          REQUIRE(SameStep(a.ts, b.ts));
+          REQUIRE(a.obs == b.obs);
+          lasts += a.ts.last() ? 1 : 0;
+        }
+        CHECK(lasts > 0);
+      }
+    }
   }
 }
