@@ -61,21 +61,41 @@ torch::Tensor MissionEncoderImpl::forward(const torch::Tensor& tokens) {
 GridEncoderImpl::GridEncoderImpl(GridEncoderOptions options_) : options(std::move(options_)) {
   const auto& o = options;
   Require(o.image_height() >= 1 && o.image_width() >= 1, "GridEncoder: image size must be >= 1");
-  Require(!o.conv_channels().empty(), "GridEncoder: need at least one conv layer");
-  const int64_t vocab = o.num_objects() + o.num_colors() + o.num_states();
-  cells = register_module("cells", torch::nn::Embedding(vocab, o.cell_embedding_size()));
+  Require(o.arch() == "embed" || o.arch() == "conv", "GridEncoder: arch must be embed or conv");
   convs = torch::nn::Sequential();
-  int64_t in = 3 * o.cell_embedding_size();
-  for (int64_t c : o.conv_channels()) {
-    convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, c, 3).padding(1)));
+  if (o.arch() == "conv") {
+    Require(o.conv_channels().size() == 3, "GridEncoder: arch conv needs 3 conv_channels");
+    Require(!o.set_output(), "GridEncoder: arch conv has no set output");
+    // 2x2 conv, pool /2, 2x2 conv, 2x2 conv: H -> ((H - 1) / 2) - 2.
+    const int64_t h = (o.image_height() - 1) / 2 - 2;
+    const int64_t w = (o.image_width() - 1) / 2 - 2;
+    Require(h >= 1 && w >= 1, "GridEncoder: arch conv needs a view of at least 7 x 7");
+    const auto& ch = o.conv_channels();
+    convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, ch[0], 2)));
     convs->push_back(torch::nn::ReLU());
-    in = c;
+    convs->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
+    convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(ch[0], ch[1], 2)));
+    convs->push_back(torch::nn::ReLU());
+    convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(ch[1], ch[2], 2)));
+    convs->push_back(torch::nn::ReLU());
+    image_features_ = ch[2] * h * w;
+  } else {
+    Require(!o.conv_channels().empty(), "GridEncoder: need at least one conv layer");
+    const int64_t vocab = o.num_objects() + o.num_colors() + o.num_states();
+    cells = register_module("cells", torch::nn::Embedding(vocab, o.cell_embedding_size()));
+    int64_t in = 3 * o.cell_embedding_size();
+    for (int64_t c : o.conv_channels()) {
+      convs->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, c, 3).padding(1)));
+      convs->push_back(torch::nn::ReLU());
+      in = c;
+    }
+    if (!o.set_output()) {
+      project = register_module(
+          "project", torch::nn::Linear(in * o.image_height() * o.image_width(), o.output_size()));
+    }
+    image_features_ = o.output_size();
   }
   register_module("convs", convs);
-  if (!o.set_output()) {
-    project = register_module(
-        "project", torch::nn::Linear(in * o.image_height() * o.image_width(), o.output_size()));
-  }
   if (o.direction_embedding_size() > 0) {
     direction = register_module("direction", torch::nn::Embedding(4, o.direction_embedding_size()));
   }
@@ -89,7 +109,7 @@ int64_t GridEncoderImpl::set_size() const {
 }
 
 int64_t GridEncoderImpl::element_size() const {
-  int64_t n = options.set_output() ? options.conv_channels().back() + 2 : options.output_size();
+  int64_t n = options.set_output() ? options.conv_channels().back() + 2 : image_features_;
   n += options.direction_embedding_size();
   if (!mission.is_empty()) n += mission->output_size();
   return n;
@@ -103,12 +123,17 @@ torch::Tensor GridEncoderImpl::forward(const torch::Tensor& image, const torch::
           "GridEncoder: expected image [B, " + std::to_string(o.image_height()) + ", " +
               std::to_string(o.image_width()) + ", 3], got " + c10::str(image.sizes()));
   // One table for the three channels: offset the colour and state indices past the objects.
-  auto offsets =
-      torch::tensor({int64_t{0}, o.num_objects(), o.num_objects() + o.num_colors()}, torch::kInt64)
-          .to(image.device());
-  auto ids = image.to(torch::kInt64) + offsets;          // [B, H, W, 3]
-  auto x = cells(ids).flatten(3).permute({0, 3, 1, 2});  // [B, 3E, H, W]
-  x = convs->forward(x);
+  torch::Tensor x;
+  if (o.arch() == "conv") {
+    x = convs->forward(image.permute({0, 3, 1, 2}).to(torch::kFloat32));  // [B, 3, H, W]
+  } else {
+    auto offsets = torch::tensor({int64_t{0}, o.num_objects(), o.num_objects() + o.num_colors()},
+                                 torch::kInt64)
+                       .to(image.device());
+    auto ids = image.to(torch::kInt64) + offsets;      // [B, H, W, 3]
+    x = cells(ids).flatten(3).permute({0, 3, 1, 2});  // [B, 3E, H, W]
+    x = convs->forward(x);
+  }
   std::vector<torch::Tensor> extras;
   if (!direction.is_empty()) extras.push_back(direction(dir.to(torch::kInt64).view({-1})));
   if (!mission.is_empty()) {
@@ -116,7 +141,8 @@ torch::Tensor GridEncoderImpl::forward(const torch::Tensor& image, const torch::
     extras.push_back(mission->forward(mission_tokens));
   }
   if (!o.set_output()) {
-    extras.insert(extras.begin(), torch::relu(project(x.flatten(1))));
+    extras.insert(extras.begin(),
+                  project.is_empty() ? x.flatten(1) : torch::relu(project(x.flatten(1))));
     return torch::cat(extras, 1);
   }
   auto set = ToSet(x, positions_);

@@ -39,6 +39,11 @@ class MissionEncoderImpl : public torch::nn::Module {
 TORCH_MODULE(MissionEncoder);
 
 struct GridEncoderOptions {
+  /// "embed": each cell's three indices embedded, then 3x3 convolutions that keep positions;
+  /// "conv": rl-starter-files' image network (the raw indices as 3 float channels, 2x2
+  /// convolutions conv_channels[0..2] with a 2x2 max-pool after the first, no projection), the
+  /// small fast baseline. "conv" has no set output and ignores cell_embedding_size/output_size.
+  TORCH_ARG(std::string, arch) = "embed";
   /// The egocentric view's height and width (MiniGrid: 7 x 7).
   TORCH_ARG(int64_t, image_height) = 7;
   TORCH_ARG(int64_t, image_width) = 7;
@@ -74,7 +79,7 @@ class GridEncoderImpl : public torch::nn::Module {
   int64_t element_size() const;
 
   GridEncoderOptions options;
-  torch::nn::Embedding cells{nullptr};
+  torch::nn::Embedding cells{nullptr};  ///< undefined for arch "conv"
   torch::nn::Sequential convs{nullptr};
   torch::nn::Linear project{nullptr};
   torch::nn::Embedding direction{nullptr};
@@ -82,6 +87,7 @@ class GridEncoderImpl : public torch::nn::Module {
 
  private:
   torch::Tensor positions_;  // [H*W, 2] normalised (row, col)
+  int64_t image_features_ = 0;  // width of the image part of a vector output
 };
 TORCH_MODULE(GridEncoder);
 

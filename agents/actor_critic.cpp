@@ -1,0 +1,218 @@
+#include "agents/actor_critic.h"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace rimlab::agents {
+
+namespace {
+
+void Require(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument("actor-critic: " + message);
+}
+
+/// CleanRL's layer_init: orthogonal weights with a chosen gain, zero bias. The small gain on the
+/// policy output starts training from a near-uniform policy.
+torch::nn::Linear InitLinear(int64_t in, int64_t out, double gain) {
+  torch::nn::Linear layer(in, out);
+  torch::NoGradGuard no_grad;
+  torch::nn::init::orthogonal_(layer->weight, gain);
+  torch::nn::init::zeros_(layer->bias);
+  return layer;
+}
+
+torch::nn::Sequential Head(int64_t in, int64_t hidden, int64_t out, double out_gain) {
+  torch::nn::Sequential head;
+  head->push_back(InitLinear(in, hidden, std::sqrt(2.0)));
+  head->push_back(torch::nn::Tanh());
+  head->push_back(InitLinear(hidden, out, out_gain));
+  return head;
+}
+
+/// Merges the leading [T, B] of every field into one batch dim of T * B.
+ObsTensors FlattenTime(const ObsTensors& obs) {
+  ObsTensors flat;
+  flat.reserve(obs.size());
+  for (const auto& o : obs) flat.push_back(o.flatten(0, 1));
+  return flat;
+}
+
+}  // namespace
+
+models::GridEncoderOptions ActorCriticOptions::DefaultGridOptions() {
+  models::GridEncoderOptions g;
+  g.arch("conv").conv_channels({16, 32, 64}).direction_embedding_size(0);
+  g.mission(models::MissionEncoderOptions(0).embedding_size(32).hidden_size(128));
+  return g;
+}
+
+models::CoreOptions ActorCriticOptions::DefaultCore() {
+  models::CoreOptions c;
+  c.type = "lstm";
+  c.hidden_size = 64;
+  return c;
+}
+
+ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Params& core) {
+  ActorCriticOptions o;
+  ParamReader r(model, "model");
+  o.encoder = r.Choice("encoder", o.encoder, {"auto", "conv", "embed", "mlp"});
+  o.mission = r.Choice("mission", o.mission, {"gru", "bag", "none"});
+  o.set_input = r.Bool("set_input", o.set_input);
+  if (o.set_input && o.encoder != "embed") r.Fail("set_input", "set_input needs encoder: embed");
+  auto& g = o.grid;
+  if (o.encoder == "embed") {
+    // The embed architecture's own defaults, unless the config says otherwise.
+    g.arch("embed").conv_channels({32, 64}).direction_embedding_size(8);
+  }
+  if (r.Has("conv_channels")) {
+    std::vector<int64_t> channels;
+    for (const auto& s : r.StringList("conv_channels", {})) {
+      char* end = nullptr;
+      const long long v = std::strtoll(s.c_str(), &end, 10);
+      if (s.empty() || *end != '\0' || v < 1 || v > 4096)
+        r.Fail("conv_channels", "expected a list of integers in [1, 4096], got '" + s + "'");
+      channels.push_back(v);
+    }
+    if (channels.empty()) r.Fail("conv_channels", "expected at least one layer");
+    g.conv_channels(channels);
+  }
+  g.cell_embedding_size(r.Int("cell_embedding_size", g.cell_embedding_size(), 1, 1024));
+  g.output_size(r.Int("embed_size", g.output_size(), 1, 1 << 16));
+  g.direction_embedding_size(
+      r.Int("direction_embedding_size", g.direction_embedding_size(), 0, 1024));
+  auto m = g.mission();
+  m.embedding_size(r.Int("mission_embedding_size", m.embedding_size(), 1, 1024));
+  m.hidden_size(r.Int("mission_hidden", m.hidden_size(), 1, 1 << 14));
+  g.mission(m);
+  g.set_output(o.set_input);
+  o.mlp_hidden = r.Int("mlp_hidden", o.mlp_hidden, 1, 1 << 16);
+  o.head_hidden = r.Int("head_hidden", o.head_hidden, 1, 1 << 16);
+  r.Finish();
+  ParamReader c(core, "core");
+  o.core = models::ReadCoreOptions(c);
+  if (o.core.type != "rim" && !core.Has("hidden_size")) o.core.hidden_size = 64;
+  // PPO's ratio compares the policy that acted (eval mode) with the one being updated (train
+  // mode), so dropout would bias it; RIM's paper defaults (0.1) apply only when asked for.
+  if (!core.Has("input_dropout")) o.core.rim.input_dropout(0.0);
+  if (!core.Has("comm_dropout")) o.core.rim.comm_dropout(0.0);
+  c.Finish();
+  return o;
+}
+
+ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options)
+    : options_(std::move(options)) {
+  Require(spec.action.discrete(), spec.name + " has continuous actions; only discrete supported");
+  num_actions_ = spec.action.num_actions;
+  const auto& fields = spec.observation.fields;
+  image_field_ = spec.observation.IndexOf("image");
+  direction_field_ = spec.observation.IndexOf("direction");
+  mission_field_ = spec.observation.IndexOf("mission");
+  const bool grid_obs = image_field_ >= 0 && fields[image_field_].shape.size() == 3 &&
+                        fields[image_field_].shape[2] == 3 &&
+                        fields[image_field_].dtype == DType::kUInt8;
+  encoder_ = options_.encoder;
+  if (encoder_ == "auto") encoder_ = grid_obs ? "conv" : "mlp";
+
+  int64_t core_input = 0;
+  int64_t set_size = 1;
+  if (encoder_ == "conv" || encoder_ == "embed") {
+    Require(grid_obs, "encoder '" + encoder_ + "' needs a uint8 [H, W, 3] field 'image'; " +
+                          spec.name + " has none (use encoder: mlp)");
+    auto g = options_.grid;
+    g.arch(encoder_);
+    g.image_height(fields[image_field_].shape[0]).image_width(fields[image_field_].shape[1]);
+    if (direction_field_ < 0) g.direction_embedding_size(0);
+    auto m = g.mission();
+    if (mission_field_ >= 0 && options_.mission != "none") {
+      m.vocab_size(static_cast<int64_t>(fields[mission_field_].maximum) + 1).kind(options_.mission);
+    } else {
+      m.vocab_size(0);
+      mission_field_ = -1;
+    }
+    g.mission(m);
+    if (g.direction_embedding_size() == 0) direction_field_ = -1;
+    grid = register_module("grid", models::GridEncoder(g));
+    core_input = grid->element_size();
+    set_size = grid->set_size();
+  } else {
+    Require(encoder_ == "mlp", "unknown encoder '" + encoder_ + "'");
+    int64_t width = 0;
+    for (const auto& f : fields) width += f.NumElements();
+    mlp = register_module(
+        "mlp", torch::nn::Sequential(InitLinear(width, options_.mlp_hidden, std::sqrt(2.0)),
+                                     torch::nn::Tanh()));
+    core_input = options_.mlp_hidden;
+  }
+  core = register_module("core", models::MakeCore(options_.core, core_input, set_size));
+  actor =
+      register_module("actor", Head(core->output_size(), options_.head_hidden, num_actions_, 0.01));
+  critic = register_module("critic", Head(core->output_size(), options_.head_hidden, 1, 1.0));
+}
+
+torch::Tensor ActorCriticImpl::Encode(const ObsTensors& obs) {
+  if (!grid.is_empty()) {
+    const torch::Tensor none;
+    return grid->forward(obs.at(image_field_),
+                         direction_field_ >= 0 ? obs.at(direction_field_) : none,
+                         mission_field_ >= 0 ? obs.at(mission_field_) : none);
+  }
+  std::vector<torch::Tensor> parts;
+  parts.reserve(obs.size());
+  for (const auto& o : obs) parts.push_back(o.flatten(1).to(torch::kFloat32));
+  return mlp->forward(torch::cat(parts, 1));
+}
+
+PolicyOutput ActorCriticImpl::Heads(const torch::Tensor& core_out, models::State state,
+                                    models::CoreInfo info) {
+  PolicyOutput out;
+  out.logits = actor->forward(core_out);
+  out.value = critic->forward(core_out).squeeze(-1);
+  out.state = std::move(state);
+  out.info = std::move(info);
+  return out;
+}
+
+PolicyOutput ActorCriticImpl::Step(const ObsTensors& obs, const models::State& state,
+                                   const torch::Tensor& reset) {
+  auto step = core->Step(Encode(obs), state, reset);
+  return Heads(step.output, std::move(step.state), std::move(step.info));
+}
+
+PolicyOutput ActorCriticImpl::Unroll(const ObsTensors& obs, const models::State& state,
+                                     const torch::Tensor& resets) {
+  const int64_t t = obs.at(0).size(0);
+  const int64_t b = obs.at(0).size(1);
+  auto x = Encode(FlattenTime(obs));
+  std::vector<int64_t> shape = {t, b};
+  for (int64_t d = 1; d < x.dim(); ++d) shape.push_back(x.size(d));
+  auto unroll = core->Unroll(x.view(shape), state, resets);
+  return Heads(unroll.outputs, std::move(unroll.state), std::move(unroll.info));
+}
+
+std::string ActorCriticImpl::Describe() const {
+  std::ostringstream s;
+  const auto& c = options_.core;
+  if (c.type == "rim") {
+    s << "rim(" << c.rim.num_units() << " units, top " << c.rim.top_k() << ", size "
+      << c.rim.unit_size() << ")";
+  } else {
+    s << c.type << "(" << c.hidden_size << ")";
+  }
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  s << ", " << encoder_ << " encoder, " << n << " parameters";
+  return s.str();
+}
+
+torch::Tensor LogProbs(const torch::Tensor& logits, const torch::Tensor& actions) {
+  return torch::log_softmax(logits, -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1);
+}
+
+torch::Tensor Entropy(const torch::Tensor& logits) {
+  auto logp = torch::log_softmax(logits, -1);
+  return -(logp.exp() * logp).sum(-1);
+}
+
+}  // namespace rimlab::agents

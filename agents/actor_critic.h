@@ -1,0 +1,99 @@
+#pragma once
+/// The recurrent actor-critic that PPO and A2C train: encoder -> recurrent core (lstm, gru or rim,
+/// named in the config) -> policy and value heads. Every size comes from the env's spec, and the
+/// heads read only the core's output, so the core is the policy's sole path from observation to
+/// action (a test checks it: a public RIM-PPO release fed its heads the encoder features).
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "envs/core/params.h"
+#include "envs/core/spec.h"
+#include "models/cores.h"
+#include "models/encoders.h"
+
+namespace rimlab::agents {
+
+/// One tensor per ObservationSpec field, in spec order, in the field's dtype (uint8 stays uint8):
+/// [B, ...field shape] for Step, [T, B, ...field shape] for Unroll.
+using ObsTensors = std::vector<torch::Tensor>;
+
+struct ActorCriticOptions {
+  /// "auto": "conv" for gridworld observations (image, direction, mission), "mlp" otherwise;
+  /// "conv"/"embed": models::GridEncoder's arch (see encoders.h); "mlp": every field flattened
+  /// to floats, concatenated, and one hidden layer.
+  std::string encoder = "auto";
+  /// Grid encoders: rl-starter-files' sizes by default (convs 16-32-64, mission GRU 128 over
+  /// 32-wide word embeddings, no direction input: the view is egocentric).
+  models::GridEncoderOptions grid = DefaultGridOptions();
+  /// Mission encoder kind: "gru", "bag" or "none" (ignore the mission field).
+  std::string mission = "gru";
+  /// Feed the core a set of per-cell features (encoder "embed" only) so RIM units can attend to
+  /// different cells; otherwise one vector.
+  bool set_input = false;
+  int64_t mlp_hidden = 64;
+  models::CoreOptions core = DefaultCore();
+  /// Width of the hidden tanh layer of each head (rl-starter-files: 64).
+  int64_t head_hidden = 64;
+
+  static models::GridEncoderOptions DefaultGridOptions();
+  static models::CoreOptions DefaultCore();
+};
+
+/// Reads the `model` section (encoder, mission, set_input, conv_channels, cell_embedding_size,
+/// embed_size, direction_embedding_size, mission_embedding_size, mission_hidden, mlp_hidden,
+/// head_hidden) and the `core` section (models::ReadCoreOptions); unknown keys are errors.
+ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Params& core);
+
+struct PolicyOutput {
+  torch::Tensor logits;  ///< [B, A] (Step) or [T, B, A] (Unroll)
+  torch::Tensor value;   ///< [B] or [T, B]
+  models::State state;   ///< after the (last) step
+  models::CoreInfo info;
+};
+
+class ActorCriticImpl : public torch::nn::Module {
+ public:
+  /// Throws std::invalid_argument for a spec it cannot handle (continuous actions, a grid
+  /// encoder on non-grid observations) naming what was expected.
+  ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options);
+
+  models::State InitialState(int64_t batch) const { return core->InitialState(batch); }
+  /// One step for a batch. `reset` [B] (float or bool): 1 where an episode starts at this
+  /// observation, so that sample's state is zeroed first.
+  PolicyOutput Step(const ObsTensors& obs, const models::State& state, const torch::Tensor& reset);
+  /// T steps from `state`; resets [T, B]. Equal to T calls of Step, but encodes all T * B
+  /// observations in one batch.
+  PolicyOutput Unroll(const ObsTensors& obs, const models::State& state,
+                      const torch::Tensor& resets);
+  /// Observations [N, ...] -> core inputs [N, D] or [N, M, D].
+  torch::Tensor Encode(const ObsTensors& obs);
+
+  int64_t num_actions() const { return num_actions_; }
+  const ActorCriticOptions& options() const { return options_; }
+  /// "rim(4x2, 16) conv encoder, 12345 parameters", for logs.
+  std::string Describe() const;
+
+  models::GridEncoder grid{nullptr};
+  torch::nn::Sequential mlp{nullptr};
+  models::RecurrentCore core{nullptr};
+  torch::nn::Sequential actor{nullptr};
+  torch::nn::Sequential critic{nullptr};
+
+ private:
+  PolicyOutput Heads(const torch::Tensor& core_out, models::State state, models::CoreInfo info);
+
+  ActorCriticOptions options_;
+  std::string encoder_;  // resolved kind
+  int64_t num_actions_ = 0;
+  int image_field_ = -1, direction_field_ = -1, mission_field_ = -1;
+};
+TORCH_MODULE(ActorCritic);
+
+/// Log-probabilities of `actions` (int64, any shape S) under `logits` [S, A], and entropies [S].
+torch::Tensor LogProbs(const torch::Tensor& logits, const torch::Tensor& actions);
+torch::Tensor Entropy(const torch::Tensor& logits);
+
+}  // namespace rimlab::agents

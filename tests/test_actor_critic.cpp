@@ -1,0 +1,154 @@
+// The recurrent actor-critic (agents/actor_critic.h): sizes from specs, Step/Unroll agreement,
+// and that the policy reads the core (not the encoder) so the core choice matters.
+#include <torch/torch.h>
+// LibTorch brings glog, whose CHECK would shadow Catch2's: Catch2 must own it here.
+#undef CHECK
+#include <catch2/catch.hpp>
+
+#include "agents/actor_critic.h"
+#include "envs/core/params.h"
+#include "envs/registry.h"
+
+using rimlab::agents::ActorCritic;
+using rimlab::agents::ActorCriticOptions;
+using rimlab::agents::ObsTensors;
+
+namespace {
+
+rimlab::EnvSpec PickupSpec() {
+  return rimlab::MakeEnv("pickup")->Spec();
+}
+
+rimlab::EnvSpec VectorSpec() {
+  rimlab::EnvSpec spec;
+  spec.name = "vector";
+  spec.observation.fields.push_back({"obs", {5}, rimlab::DType::kFloat32, -1.0, 1.0});
+  spec.action = rimlab::ActionSpec::Discrete(3);
+  return spec;
+}
+
+/// Random grid observations for a batch of b: object, colour and state indices in range.
+ObsTensors GridObs(int64_t b) {
+  auto obj = torch::randint(0, 11, {b, 7, 7, 1}, torch::kUInt8);
+  auto col = torch::randint(0, 6, {b, 7, 7, 1}, torch::kUInt8);
+  auto st = torch::randint(0, 3, {b, 7, 7, 1}, torch::kUInt8);
+  return {torch::cat({obj, col, st}, 3), torch::randint(0, 4, {b, 1}, torch::kInt32),
+          torch::randint(1, 20, {b, 3}, torch::kInt32)};
+}
+
+ActorCriticOptions WithCore(const std::string& type) {
+  ActorCriticOptions o;
+  o.core.type = type;
+  o.core.hidden_size = 32;
+  o.core.rim.num_units(4).top_k(2).unit_size(8);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("rl-starter-files-size policy: sizes come from the spec") {
+  torch::manual_seed(0);
+  ActorCritic model(PickupSpec(), ActorCriticOptions{});
+  CHECK(model->num_actions() == 7);
+  CHECK(model->core->output_size() == 64);
+  auto out = model->Step(GridObs(5), model->InitialState(5), {});
+  CHECK(out.logits.sizes() == torch::IntArrayRef({5, 7}));
+  CHECK(out.value.sizes() == torch::IntArrayRef({5}));
+  // Image convs 16-32-64 + mission GRU 128 + LSTM(192 -> 64) + two 64-wide heads.
+  CHECK(model->grid->element_size() == 64 + 128);
+}
+
+TEST_CASE("the action distribution depends on the core's output, for every core") {
+  for (const std::string type : {"lstm", "gru", "rim"}) {
+    SECTION(type) {
+      torch::manual_seed(1);
+      ActorCritic model(PickupSpec(), WithCore(type));
+      model->eval();  // no dropout: the comparisons below must be deterministic
+      // Make the heads non-trivial (the policy output layer starts near zero).
+      {
+        torch::NoGradGuard g;
+        for (auto& p : model->actor->parameters()) p.normal_(0.0, 1.0);
+      }
+      const auto obs = GridObs(4);
+      auto zero = model->InitialState(4);
+      auto other = zero;
+      for (auto& t : other.tensors) t = torch::randn_like(t);
+      auto a = model->Step(obs, zero, {});
+      auto b = model->Step(obs, other, {});
+      // Same observation, different memory: the policy must differ ...
+      CHECK((a.logits - b.logits).abs().max().item<float>() > 1e-3f);
+      CHECK((a.value - b.value).abs().max().item<float>() > 1e-6f);
+      // ... and the memory reaches the heads only through the core: a reset erases it.
+      auto c = model->Step(obs, other, torch::ones({4}));
+      CHECK(torch::allclose(a.logits, c.logits));
+      // The heads read exactly the core's output width.
+      CHECK(model->actor->parameters()[0].size(1) == model->core->output_size());
+    }
+  }
+}
+
+TEST_CASE("Unroll equals repeated Step, resets included") {
+  for (const std::string type : {"lstm", "rim"}) {
+    torch::manual_seed(2);
+    ActorCritic model(PickupSpec(), WithCore(type));
+    model->eval();
+    const int64_t T = 5, B = 3;
+    ObsTensors seq(3);
+    std::vector<ObsTensors> steps;
+    for (int64_t t = 0; t < T; ++t) steps.push_back(GridObs(B));
+    for (size_t f = 0; f < 3; ++f) {
+      std::vector<torch::Tensor> parts;
+      for (auto& s : steps) parts.push_back(s[f]);
+      seq[f] = torch::stack(parts);
+    }
+    auto resets = torch::zeros({T, B});
+    resets[2][1] = 1.0;
+    auto state = model->InitialState(B);
+    for (auto& t : state.tensors) t = torch::randn_like(t);
+    auto unrolled = model->Unroll(seq, state, resets);
+    auto s = state;
+    for (int64_t t = 0; t < T; ++t) {
+      auto out = model->Step(steps[static_cast<size_t>(t)], s, resets[t]);
+      CHECK(torch::allclose(out.logits, unrolled.logits[t], 1e-4, 1e-5));
+      CHECK(torch::allclose(out.value, unrolled.value[t], 1e-4, 1e-5));
+      s = out.state;
+    }
+  }
+}
+
+TEST_CASE("vector observations get an MLP encoder; grid encoders refuse them") {
+  ActorCritic model(VectorSpec(), ActorCriticOptions{});
+  auto out = model->Step({torch::randn({2, 5})}, model->InitialState(2), {});
+  CHECK(out.logits.sizes() == torch::IntArrayRef({2, 3}));
+  ActorCriticOptions conv;
+  conv.encoder = "conv";
+  CHECK_THROWS_WITH(ActorCritic(VectorSpec(), conv), Catch::Contains("needs a uint8"));
+  auto continuous = VectorSpec();
+  continuous.action = rimlab::ActionSpec::Continuous(2, -1.0f, 1.0f);
+  CHECK_THROWS_WITH(ActorCritic(continuous, ActorCriticOptions{}), Catch::Contains("continuous"));
+}
+
+TEST_CASE("model and core sections: options and errors name the key") {
+  rimlab::Params model, core;
+  model.Set("encoder", std::string("embed"), "m.yaml:3");
+  model.Set("set_input", true, "m.yaml:4");
+  core.Set("type", std::string("rim"), "m.yaml:7");
+  core.Set("num_units", int64_t{6}, "m.yaml:8");
+  core.Set("top_k", int64_t{3}, "m.yaml:9");
+  const auto o = rimlab::agents::ActorCriticOptionsFromParams(model, core);
+  CHECK(o.grid.set_output());
+  CHECK(o.core.rim.num_units() == 6);
+  ActorCritic rim(PickupSpec(), o);
+  CHECK(rim->grid->set_size() == 49);
+  CHECK(rim->Step(GridObs(2), rim->InitialState(2), {}).info.mask.sizes() ==
+        torch::IntArrayRef({2, 6}));
+
+  rimlab::Params bad;
+  bad.Set("set_input", true, "m.yaml:4");
+  CHECK_THROWS_WITH(rimlab::agents::ActorCriticOptionsFromParams(bad, {}),
+                    Catch::Contains("m.yaml:4") && Catch::Contains("set_input"));
+  rimlab::Params typo;
+  typo.Set("head_hiden", int64_t{3}, "m.yaml:5");
+  CHECK_THROWS_WITH(rimlab::agents::ActorCriticOptionsFromParams(typo, {}),
+                    Catch::Contains("head_hiden"));
+}
