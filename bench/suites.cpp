@@ -9,6 +9,7 @@ int RunPoolSuite(const BenchArgs& args);
 #ifdef RIMLAB_BENCH_TORCH
 int RunCoresSuite(const BenchArgs& args);
 int RunCopyingSuite(const BenchArgs& args);
+int RunPpoSuite(const BenchArgs& args);
 #endif
 
 const std::vector<Suite>& Suites() {
@@ -21,6 +22,8 @@ const std::vector<Suite>& Suites() {
        RunCoresSuite},
       {"copying", "the paper's copying task: train, then test on a longer blank span",
        RunCopyingSuite},
+      {"ppo", "end-to-end PPO frames/s, LSTM and RIM policies, rl-starter-files settings",
+       RunPpoSuite},
 #endif
   };
   return suites;

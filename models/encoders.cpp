@@ -1,5 +1,8 @@
 #include "models/encoders.h"
 
+#include "models/rnn_cores.h"
+
+#include <cmath>
 #include <stdexcept>
 
 namespace rimlab::models {
@@ -35,8 +38,8 @@ MissionEncoderImpl::MissionEncoderImpl(MissionEncoderOptions options_) : options
                            .padding_idx(0)));
   if (options.kind() == "gru") {
     gru = register_module(
-        "gru", torch::nn::GRU(torch::nn::GRUOptions(options.embedding_size(), options.hidden_size())
-                                  .batch_first(true)));
+        "gru", RecurrentCore(std::shared_ptr<RecurrentCoreImpl>(std::make_shared<GRUCoreImpl>(
+                   RNNCoreOptions(options.embedding_size(), options.hidden_size())))));
   }
 }
 
@@ -46,16 +49,42 @@ int64_t MissionEncoderImpl::output_size() const {
 
 torch::Tensor MissionEncoderImpl::forward(const torch::Tensor& tokens) {
   auto ids = tokens.to(torch::kInt64);
+  // A batch repeats a handful of missions (a mission is fixed for its episode), and the GRU was
+  // most of a PPO update's arithmetic: encode each distinct mission once and gather. Gradients
+  // flow through the gather, accumulating over the rows that share a mission.
+  // Rows are told apart by one int64 key (the tokens as digits base vocab_size) when it fits,
+  // since a 1-d unique is far cheaper than unique_dim's row comparisons.
+  const int64_t len = ids.size(1);
+  const double bits =
+      static_cast<double>(len) * std::log2(static_cast<double>(options.vocab_size()));
+  if (ids.size(0) > 4 && bits < 62.0) {
+    auto key = ids.select(1, 0).clone();
+    for (int64_t i = 1; i < len; ++i) key = key * options.vocab_size() + ids.select(1, i);
+    auto unique = at::_unique2(key, /*sorted=*/false, /*return_inverse=*/true);
+    const auto& inverse = std::get<1>(unique);
+    const int64_t distinct = std::get<0>(unique).size(0);
+    if (distinct < ids.size(0)) {
+      // One representative row per distinct key: scatter row indices by key slot.
+      auto first = torch::empty({distinct}, torch::kInt64)
+                       .scatter_(0, inverse, torch::arange(ids.size(0), torch::kInt64));
+      return EncodeDistinct(ids.index_select(0, first)).index_select(0, inverse);
+    }
+  }
+  return EncodeDistinct(ids);
+}
+
+torch::Tensor MissionEncoderImpl::EncodeDistinct(const torch::Tensor& ids) {
   auto real = ids.ne(0);                    // [B, L]
   auto lengths = real.sum(1).clamp_min(1);  // an empty mission reads pad 0
   auto emb = embedding(ids);                // [B, L, E]
   if (options.kind() == "bag") {
     return emb.sum(1) / lengths.unsqueeze(1).to(emb.scalar_type());
   }
-  auto out = std::get<0>(gru(emb));  // [B, L, H]
+  const int64_t b = emb.size(0);
+  auto out = gru->Unroll(emb.transpose(0, 1), gru->InitialState(b), {}).outputs;  // [L, B, H]
   // The state after the last real token; trailing padding never reaches it.
-  auto last = (lengths - 1).view({-1, 1, 1}).expand({-1, 1, out.size(2)});
-  return out.gather(1, last).squeeze(1);
+  auto last = (lengths - 1).view({1, -1, 1}).expand({1, -1, out.size(2)});
+  return out.gather(0, last).squeeze(0);
 }
 
 GridEncoderImpl::GridEncoderImpl(GridEncoderOptions options_) : options(std::move(options_)) {
@@ -130,7 +159,7 @@ torch::Tensor GridEncoderImpl::forward(const torch::Tensor& image, const torch::
     auto offsets = torch::tensor({int64_t{0}, o.num_objects(), o.num_objects() + o.num_colors()},
                                  torch::kInt64)
                        .to(image.device());
-    auto ids = image.to(torch::kInt64) + offsets;      // [B, H, W, 3]
+    auto ids = image.to(torch::kInt64) + offsets;     // [B, H, W, 3]
     x = cells(ids).flatten(3).permute({0, 3, 1, 2});  // [B, 3E, H, W]
     x = convs->forward(x);
   }
