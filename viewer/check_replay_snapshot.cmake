@@ -1,0 +1,27 @@
+# Runs the viewer headless on a recording (-DRECORDING, then its directory) and checks that each
+# snapshot (-DOUT) is a PPM taller than the env alone, i.e. with the replay panel under it.
+# Usage: cmake -DVIEWER=... -DRECORDING=... -DOUT=... -P check_replay_snapshot.cmake
+get_filename_component(dir "${RECORDING}" DIRECTORY)
+foreach(source "${RECORDING}" "${dir}")
+  file(REMOVE "${OUT}")
+  execute_process(COMMAND "${VIEWER}" --replay "${source}" --snapshot "${OUT}" --steps 5
+    RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "rimlab_viewer --replay ${source} exited with ${status}")
+  endif()
+  if(NOT EXISTS "${OUT}")
+    message(FATAL_ERROR "no snapshot written for ${source}")
+  endif()
+  file(SIZE "${OUT}" size)
+  file(READ "${OUT}" header LIMIT 20)
+  if(NOT header MATCHES "^P6\n([0-9]+) ([0-9]+)\n255\n")
+    message(FATAL_ERROR "${OUT} is not a binary PPM")
+  endif()
+  set(width ${CMAKE_MATCH_1})
+  set(height ${CMAKE_MATCH_2})
+  math(EXPR expected "${width} * ${height} * 3")
+  if(size LESS expected OR NOT height GREATER width)
+    message(FATAL_ERROR "${OUT}: ${width}x${height}, ${size} bytes: expected the env and a panel")
+  endif()
+  message(STATUS "${source}: ${width}x${height} snapshot")
+endforeach()
