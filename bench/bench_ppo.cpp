@@ -70,6 +70,7 @@ int RunPpoSuite(const BenchArgs& args) {
     while (std::getline(ss, c, ',')) cores.push_back(c);
   }
   torch::set_num_threads(threads);
+  if (get("mkldnn", "1") == "0") at::globalContext().setUserEnabledMkldnn(false);
 
   Params env_params;
   env_params.Set("size", int64_t{8});

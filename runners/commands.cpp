@@ -14,7 +14,8 @@ namespace rimlab {
 namespace {
 
 // Every section any command understands; a config written for training can be evaluated too.
-const std::vector<std::string> kKnownSections = {"env", "pool", "eval"};
+const std::vector<std::string> kKnownSections = {"env",  "pool", "eval", "model",
+                                                  "core", "ppo",  "a2c",  "log"};
 
 Config LoadConfig(const std::string& path, const std::vector<std::string>& overrides) {
   Config c = Config::Load(path);

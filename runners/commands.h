@@ -28,15 +28,22 @@ struct EvalArgs {
   std::vector<std::string> splits;
   int episodes = 0;  ///< 0: the config's eval.episodes
   std::string format = "table";
+  bool greedy = false;  ///< trained policies: the most likely action instead of sampling
 };
 int CmdEval(const EvalArgs& args);
 
 int CmdEnvs();
 
+/// `rimlab eval RUN_DIR_OR_CHECKPOINT [more runs] --split NAME --episodes N`: trained policies,
+/// side by side. Only in builds with LibTorch.
+int CmdEvalTrained(const EvalArgs& args);
+
 struct TrainArgs {
   std::string config;
   std::vector<std::string> overrides;
   std::string runs_dir = "runs";
+  std::string resume;             ///< a run directory to continue (its config.yaml is used)
+  int64_t stop_after_frames = 0;  ///< > 0: checkpoint and stop once this many frames are done
 };
 /// Only in builds with LibTorch.
 int CmdTrain(const TrainArgs& args);

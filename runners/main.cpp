@@ -9,6 +9,9 @@
 #include "bench/bench.h"
 #include "runners/commands.h"
 #include "runners/config.h"
+#ifdef RIMLAB_WITH_TORCH
+#include "runners/policy.h"
+#endif
 
 namespace {
 
@@ -38,9 +41,14 @@ int main(int argc, char** argv) {
   rimlab::EvalArgs eval;
   auto* cmd_eval = app.add_subcommand(
       "eval", "Evaluate a policy on the config's env and its splits; prints success with 95% CIs");
-  cmd_eval->add_option("config", eval.config, "YAML config with `env` and `pool` sections")
+  cmd_eval
+      ->add_option("config", eval.config,
+                   "YAML config with `env` and `pool` sections (random policy), or a run "
+                   "directory or checkpoint (trained policy; more runs may follow, compared side "
+                   "by side)")
       ->required();
-  cmd_eval->add_option("overrides", eval.overrides, "section.key=value overrides");
+  cmd_eval->add_option("overrides", eval.overrides,
+                       "section.key=value overrides, or further run directories");
   cmd_eval->add_option("--policy", eval.policy, "policy to evaluate: random")
       ->check(CLI::IsMember({"random"}));
   cmd_eval
@@ -49,16 +57,27 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   cmd_eval->add_option("--episodes", eval.episodes, "episodes per split")
       ->check(CLI::Range(1, 100000000));
+  cmd_eval->add_flag("--greedy", eval.greedy,
+                     "trained policies: take the most likely action (default: sample)");
   cmd_eval->add_option("--format", eval.format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
 
 #ifdef RIMLAB_WITH_TORCH
   rimlab::TrainArgs train;
   auto* cmd_train = app.add_subcommand(
-      "train", "Train on the config's task (today: task: copying); writes runs/NAME/");
-  cmd_train->add_option("config", train.config, "YAML config")->required();
+      "train",
+      "Train a policy (PPO or A2C with an lstm, gru or rim core) or the copying task; writes "
+      "runs/NAME/ (config.yaml, metrics.csv, tb/, checkpoints/, episodes/). Ctrl-C saves a "
+      "checkpoint; --resume continues exactly.");
+  cmd_train->add_option("config", train.config, "YAML config (see configs/README.md)");
   cmd_train->add_option("overrides", train.overrides, "section.key=value overrides");
   cmd_train->add_option("--runs", train.runs_dir, "where run directories go (default: runs)");
+  cmd_train->add_option("--resume", train.resume,
+                        "continue the run in this directory from its newest checkpoint");
+  cmd_train
+      ->add_option("--stop-after-frames", train.stop_after_frames,
+                   "save a checkpoint and stop once this many frames are done")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
 #endif
 
   auto* cmd_envs = app.add_subcommand("envs", "List the registered environments and splits");
@@ -77,6 +96,9 @@ int main(int argc, char** argv) {
 
   return rimlab::RunCommand([&]() -> int {
     if (*cmd_rollout) return rimlab::CmdRollout(rollout);
+#ifdef RIMLAB_WITH_TORCH
+    if (*cmd_eval && rimlab::IsRunOrCheckpoint(eval.config)) return rimlab::CmdEvalTrained(eval);
+#endif
     if (*cmd_eval) return rimlab::CmdEval(eval);
     if (*cmd_envs) return rimlab::CmdEnvs();
 #ifdef RIMLAB_WITH_TORCH

@@ -1,5 +1,5 @@
-// `rimlab train CONFIG`: dispatches on the config's `task`. Supervised sequence tasks (the paper's
-// copying task) live here today; the RL trainers join as further tasks.
+// `rimlab train CONFIG`: dispatches on the config's `task`: `rl` (the default; PPO or A2C, see
+// train_rl.cpp) or `copying` (the paper's supervised copying task).
 #include <cstdio>
 #include <fstream>
 
@@ -7,6 +7,7 @@
 #include "runners/commands.h"
 #include "runners/config.h"
 #include "runners/run_dir.h"
+#include "runners/train_rl.h"
 
 namespace rimlab {
 
@@ -47,13 +48,27 @@ int TrainCopying(const Config& config, const TrainArgs& args, const std::string&
 }  // namespace
 
 int CmdTrain(const TrainArgs& args) {
+  if (!args.resume.empty()) {
+    // Exact resume means the same config: overrides would silently change the run.
+    if (!args.overrides.empty() || !args.config.empty()) {
+      throw std::invalid_argument("--resume takes the run's own config.yaml; drop '" +
+                                  (args.config.empty() ? args.overrides[0] : args.config) + "'");
+    }
+    TrainArgs a = args;
+    a.config = args.resume + "/config.yaml";
+    return TrainOnPolicy(Config::Load(a.config), a);
+  }
+  if (args.config.empty()) throw std::invalid_argument("train: give a CONFIG or --resume RUN_DIR");
   Config config = Config::Load(args.config);
   for (const auto& o : args.overrides) config.Override(o);
   ParamReader root(config.Section(""), "config");
-  const std::string task = root.Choice("task", "", {"copying"});
-  const std::string name = root.String("name", StemOf(args.config));
-  if (task == "copying") return TrainCopying(config, args, name);
-  return 2;  // unreachable: Choice rejects anything else
+  const std::string task = root.Choice("task", "rl", {"rl", "copying"});
+  if (task == "copying") {
+    const std::string name = root.String("name", StemOf(args.config));
+    return TrainCopying(config, args, name);
+  }
+  config.MutableSection("")->Erase("task");
+  return TrainOnPolicy(config, args);
 }
 
 }  // namespace rimlab

@@ -186,4 +186,181 @@ TEST_CASE("train copying writes a run directory and never reuses an earlier one"
   CHECK(bad.err.find("'hidden_size'") != std::string::npos);
   std::system(("rm -rf " + runs).c_str());
 }
+
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// metrics.csv without the wall-clock columns (seconds, sps), which no two runs share.
+std::vector<std::string> MetricsWithoutTiming(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(in, line);) {
+    std::string row;
+    size_t col = 0, start = 0;
+    while (start <= line.size()) {
+      size_t end = line.find(',', start);
+      if (end == std::string::npos) end = line.size();
+      if (col != 2 && col != 3) row += line.substr(start, end - start) + ",";
+      start = end + 1;
+      ++col;
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+bool Exists(const std::string& path) {
+  return std::ifstream(path).good();
+}
+
+int CountFiles(const std::string& dir, const std::string& suffix) {
+  FILE* p = popen(("ls " + dir + " 2>/dev/null").c_str(), "r");
+  int n = 0;
+  std::array<char, 512> line{};
+  while (fgets(line.data(), static_cast<int>(line.size()), p) != nullptr) {
+    std::string name(line.data());
+    while (!name.empty() && (name.back() == '\n')) name.pop_back();
+    if (name.size() >= suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      ++n;
+    }
+  }
+  pclose(p);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("train ppo leaves a complete run directory; eval reads it back", "[cli]") {
+  const std::string runs = "build-test-cli-rl";
+  std::system(("rm -rf " + runs).c_str());
+  const Result r = Run("train configs/bandit_ppo.yaml --runs " + runs);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  const std::string dir = runs + "/bandit_ppo";
+  CHECK(r.out.find("run directory: " + dir) != std::string::npos);
+  CHECK(Exists(dir + "/config.yaml"));
+  CHECK(Exists(dir + "/eval.json"));
+  const auto rows = MetricsWithoutTiming(dir + "/metrics.csv");
+  REQUIRE(rows.size() == 1 + 32);  // header + 4096 frames / (8 envs x 16 steps)
+  CHECK(rows[0].rfind("frames,iteration,episodes,return_mean", 0) == 0);
+  // Checkpoints at every 1024 frames, the newest 3 kept; recordings at each checkpoint.
+  CHECK(CountFiles(dir + "/checkpoints", ".pt") == 3);
+  CHECK(CountFiles(dir + "/checkpoints", ".tmp") == 0);
+  CHECK(Exists(dir + "/checkpoints/ckpt_000000004096.pt"));
+  CHECK(CountFiles(dir + "/episodes", ".json") == 4);
+  CHECK(CountFiles(dir + "/tb", "") >= 1);
+  const std::string events = ReadFile(runs + "/bandit_ppo/tb/" + [&] {
+    FILE* p = popen(("ls " + dir + "/tb").c_str(), "r");
+    std::array<char, 512> line{};
+    std::string name = fgets(line.data(), 512, p) != nullptr ? line.data() : "";
+    pclose(p);
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    return name;
+  }());
+  for (const char* tag : {"charts/episodic_return", "charts/episodic_length", "charts/SPS",
+                          "losses/policy_loss", "losses/value_loss", "losses/entropy",
+                          "losses/approx_kl", "losses/clipfrac", "losses/explained_variance"}) {
+    CHECK(events.find(tag) != std::string::npos);
+  }
+  // The bandit is learnt: eval of the run directory and of a checkpoint file.
+  const Result e = Run("eval " + dir + " --episodes 64 --format json");
+  INFO(e.err);
+  REQUIRE(e.status == 0);
+  const auto doc = nlohmann::json::parse(e.out);
+  CHECK(doc["runs"][dir]["splits"]["bandit"]["success_rate"].get<double>() > 0.9);
+  const Result side =
+      Run("eval " + dir + " " + dir + "/checkpoints/ckpt_000000002048.pt --episodes 16");
+  INFO(side.err);
+  CHECK(side.status == 0);
+  CHECK(side.out.find("success rate") != std::string::npos);
+  std::system(("rm -rf " + runs).c_str());
+}
+
+TEST_CASE("a resumed run reproduces the uninterrupted run's metrics exactly", "[cli]") {
+  const std::string runs = "build-test-cli-resume";
+  std::system(("rm -rf " + runs).c_str());
+  // A gridworld with episodes spanning iterations, two pool threads, checkpoints off-schedule.
+  const std::string cfg =
+      "configs/bandit_ppo.yaml env.name=pickup env.size=5 env.num_objects=2 pool.num_threads=2 "
+      "pool.num_envs=4 ppo.recurrence=4 ppo.batch_size=32 total_frames=640 "
+      "log.checkpoint_frames=1000000 eval.episodes=0 model.encoder=conv --runs " +
+      runs;
+  const Result full = Run("train " + cfg + " name=full");
+  INFO(full.err);
+  REQUIRE(full.status == 0);
+  const Result part = Run("train " + cfg + " name=part --stop-after-frames 192");
+  INFO(part.err);
+  REQUIRE(part.status == 0);
+  CHECK(part.out.find("resume with: rimlab train --resume " + runs + "/part") != std::string::npos);
+  CHECK(MetricsWithoutTiming(runs + "/part/metrics.csv").size() == 1 + 3);
+  const Result resumed = Run("train --resume " + runs + "/part");
+  INFO(resumed.err);
+  REQUIRE(resumed.status == 0);
+  const auto a = MetricsWithoutTiming(runs + "/full/metrics.csv");
+  const auto b = MetricsWithoutTiming(runs + "/part/metrics.csv");
+  REQUIRE(a.size() == 1 + 10);
+  CHECK(a == b);
+  // Resuming takes the run's own config: overrides are refused, as is a missing run.
+  CHECK(Run("train --resume " + runs + "/part ppo.lr=1").status == 2);
+  const Result missing = Run("train --resume " + runs + "/nope");
+  CHECK(missing.status == 2);
+  std::system(("rm -rf " + runs).c_str());
+}
+
+TEST_CASE("train: bad config values name the file, line and key; no run directory is made",
+          "[cli]") {
+  const std::string runs = "build-test-cli-bad";
+  std::system(("rm -rf " + runs).c_str());
+  WriteFile("build-test-cli-bad.yaml",
+            "algo: ppo\nenv:\n  name: bandit\nppo:\n  steps: 16\n  epoch: 4\n");
+  const Result unknown = Run("train build-test-cli-bad.yaml --runs " + runs);
+  CHECK(unknown.status == 2);
+  CHECK(unknown.err.find("build-test-cli-bad.yaml:6") != std::string::npos);
+  CHECK(unknown.err.find("epoch") != std::string::npos);
+  WriteFile("build-test-cli-bad.yaml",
+            "algo: ppo\nenv:\n  name: bandit\nppo:\n  steps: 16\n  clip: fast\n");
+  const Result type = Run("train build-test-cli-bad.yaml --runs " + runs);
+  CHECK(type.status == 2);
+  CHECK(type.err.find("build-test-cli-bad.yaml:6") != std::string::npos);
+  CHECK(type.err.find("clip") != std::string::npos);
+  const Result range = Run("train configs/bandit_ppo.yaml ppo.gamma=1.5 --runs " + runs);
+  CHECK(range.status == 2);
+  CHECK(range.err.find("gamma") != std::string::npos);
+  const Result divisible = Run("train configs/bandit_ppo.yaml ppo.batch_size=48 --runs " + runs);
+  CHECK(divisible.status == 2);
+  CHECK(divisible.err.find("batch_size") != std::string::npos);
+  const Result section = Run("train configs/bandit_ppo.yaml a2c.steps=5 --runs " + runs);
+  CHECK(section.status == 2);
+  CHECK(section.err.find("a2c") != std::string::npos);
+  CHECK_FALSE(Exists(runs + "/bandit_ppo/config.yaml"));
+  std::remove("build-test-cli-bad.yaml");
+  std::system(("rm -rf " + runs).c_str());
+}
+
+TEST_CASE("a NaN loss stops the run with a clear message and keeps the last good checkpoint",
+          "[cli]") {
+  const std::string runs = "build-test-cli-nan";
+  std::system(("rm -rf " + runs).c_str());
+  // PPO shrugs off any learning rate the config accepts on this task, so the NaN is injected.
+  const Result r = Run(
+      "train configs/bandit_ppo.yaml debug.nan_at_frames=1500 log.checkpoint_frames=512 --runs " +
+      runs);
+  INFO(r.out << r.err);
+  CHECK(r.status == 1);
+  CHECK(r.err.find("non-finite loss") != std::string::npos);
+  const auto at = r.err.find("the last good checkpoint is ");
+  REQUIRE(at != std::string::npos);
+  std::string path = r.err.substr(at + std::string("the last good checkpoint is ").size());
+  while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.pop_back();
+  CHECK(path == runs + "/bandit_ppo/checkpoints/ckpt_000000001024.pt");
+  CHECK(Exists(path));
+  // Nothing after the failure was checkpointed.
+  CHECK_FALSE(Exists(runs + "/bandit_ppo/checkpoints/ckpt_000000001536.pt"));
+  std::system(("rm -rf " + runs).c_str());
+}
 #endif
