@@ -363,4 +363,32 @@ TEST_CASE("a NaN loss stops the run with a clear message and keeps the last good
   CHECK_FALSE(Exists(runs + "/bandit_ppo/checkpoints/ckpt_000000001536.pt"));
   std::system(("rm -rf " + runs).c_str());
 }
+
+TEST_CASE("Ctrl-C saves a checkpoint, exits cleanly, and the run resumes from it", "[cli]") {
+  const std::string runs = "build-test-cli-sigint";
+  std::system(("rm -rf " + runs).c_str());
+  // The trainer checks for the signal between iterations; a long run is interrupted early.
+  const std::string script = std::string(RIMLAB_BINARY) +
+                             " train configs/bandit_ppo.yaml total_frames=100000000 "
+                             "log.checkpoint_frames=100000000 eval.episodes=0 --runs " +
+                             runs +
+                             " > build-test-cli-sigint.out 2>&1 & pid=$!; sleep 2; "
+                             "kill -INT $pid; wait $pid; echo $?";
+  FILE* p = popen(script.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 64> buf{};
+  const std::string status = fgets(buf.data(), 64, p) != nullptr ? buf.data() : "";
+  pclose(p);
+  const std::string out = ReadFile("build-test-cli-sigint.out");
+  INFO(out);
+  CHECK(status == "130\n");
+  CHECK(out.find("resume with: rimlab train --resume " + runs + "/bandit_ppo") !=
+        std::string::npos);
+  CHECK(CountFiles(runs + "/bandit_ppo/checkpoints", ".pt") == 1);
+  CHECK(CountFiles(runs + "/bandit_ppo/checkpoints", ".tmp") == 0);
+  const auto rows = MetricsWithoutTiming(runs + "/bandit_ppo/metrics.csv");
+  CHECK(rows.size() >= 2);
+  std::remove("build-test-cli-sigint.out");
+  std::system(("rm -rf " + runs).c_str());
+}
 #endif
