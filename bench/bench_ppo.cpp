@@ -8,7 +8,8 @@
 // about 3,000 FPS with these settings on this machine (the baseline).
 //
 // Keys: threads=N (torch intra-op threads, default 1), pool_threads=N (default 2), rounds=3,
-// iterations=3 (per round, after one warm-up iteration), cores=lstm,rim, profile=PREFIX (also
+// iterations=3 (per round, after one warm-up iteration), update_threads=N (torch threads for the
+// update only; collection then runs on 1), cores=lstm,rim, profile=PREFIX (also
 // write an autograd-profiler trace of one iteration per policy to PREFIX_<core>.json).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
@@ -104,6 +105,8 @@ int RunPpoSuite(const BenchArgs& args) {
     auto algo = agents::MakeOnPolicyAlgorithm("ppo", ppo, model, 16);
     b.trainer =
         std::make_unique<OnPolicyTrainer>(b.pool.get(), model, std::move(algo), int64_t{1} << 40);
+    const int update_threads = std::stoi(get("update_threads", "0"));
+    b.trainer->set_update_threads(update_threads);
     b.trainer->RunIteration();  // warm-up: allocations, first-touch
     benches.push_back(std::move(b));
   }

@@ -90,7 +90,7 @@ OnPolicyTrainer::OnPolicyTrainer(ActorPool* pool, agents::ActorCritic model,
 }
 
 void OnPolicyTrainer::Collect(IterationStats* stats) {
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   model_->eval();
   const auto& fields = pool_->spec().observation.fields;
   const int64_t n = buffer_.envs;
@@ -143,13 +143,17 @@ void OnPolicyTrainer::Collect(IterationStats* stats) {
 
 IterationStats OnPolicyTrainer::RunIteration() {
   IterationStats stats;
+  const int threads = torch::get_num_threads();
+  if (update_threads_ > 0) torch::set_num_threads(1);
   auto start = Clock::now();
   Collect(&stats);
   stats.collect_seconds = Seconds(start);
+  if (update_threads_ > 0) torch::set_num_threads(update_threads_);
   start = Clock::now();
   const double progress = static_cast<double>(iteration_) / static_cast<double>(num_iterations_);
   stats.loss = algorithm_->Update(&buffer_, progress);
   stats.update_seconds = Seconds(start);
+  if (update_threads_ > 0) torch::set_num_threads(threads);
   ++iteration_;
   frames_ += frames_per_iteration();
   stats.iteration = iteration_;

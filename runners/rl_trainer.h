@@ -50,6 +50,11 @@ class OnPolicyTrainer {
   /// One rollout of steps() x num_envs frames, then one update.
   IterationStats RunIteration();
 
+  /// Torch intra-op threads for the update (0: leave torch's setting alone). Collection always
+  /// runs torch on one thread: a policy step on a batch of a few envs gains nothing from a
+  /// second thread, and the pool's threads need the cores then.
+  void set_update_threads(int threads) { update_threads_ = threads; }
+
   int64_t iteration() const { return iteration_; }
   int64_t frames() const { return frames_; }
   int64_t frames_per_iteration() const { return buffer_.steps * buffer_.envs; }
@@ -77,6 +82,7 @@ class OnPolicyTrainer {
   int64_t iteration_ = 0;
   int64_t frames_ = 0;
   int64_t num_iterations_ = 0;
+  int update_threads_ = 0;
 };
 
 /// Wraps one observation field of a batch as a tensor [size, ...field shape] without copying.

@@ -166,9 +166,8 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
   }
   for (const auto& split : eval.splits) env_config.WithSplit(split);
 
-  // Threads are set before any torch work: the pool's threads step the envs while the learner
-  // waits, and then the learner runs while they sleep, so torch_threads = cores avoids
-  // oversubscription only if the pool is idle during updates (it is: sync mode).
+  // Collection runs torch on one thread next to the pool's threads; the update, with the pool
+  // idle (sync mode), gets torch_threads.
   torch::set_num_threads(run.torch_threads);
   torch::manual_seed(run.seed);
 
@@ -177,6 +176,7 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
   auto algorithm = agents::MakeOnPolicyAlgorithm(run.algo, config.Section(run.algo), model,
                                                  pool_options.num_envs);
   OnPolicyTrainer trainer(&pool, model, std::move(algorithm), run.total_frames);
+  trainer.set_update_threads(run.torch_threads);
 
   std::string dir;
   std::unique_ptr<MetricsCsv> csv;

@@ -391,4 +391,19 @@ TEST_CASE("Ctrl-C saves a checkpoint, exits cleanly, and the run resumes from it
   std::remove("build-test-cli-sigint.out");
   std::system(("rm -rf " + runs).c_str());
 }
+
+TEST_CASE("every shipped training config trains", "[cli]") {
+  const std::string runs = "build-test-cli-configs";
+  std::system(("rm -rf " + runs).c_str());
+  for (const char* task : {"pickup", "distractors"}) {
+    for (const char* core : {"lstm", "gru", "rim"}) {
+      const std::string cfg = std::string("configs/") + task + "_" + core + ".yaml";
+      const Result r = Run("train " + cfg + " total_frames=1 eval.episodes=0 --runs " + runs);
+      INFO(cfg << "\n" << r.err);
+      CHECK(r.status == 0);
+      CHECK(r.out.find(std::string(core) + "(") != std::string::npos);
+    }
+  }
+  std::system(("rm -rf " + runs).c_str());
+}
 #endif
