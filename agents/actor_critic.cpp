@@ -59,6 +59,7 @@ ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Param
   ParamReader r(model, "model");
   o.encoder = r.Choice("encoder", o.encoder, {"auto", "conv", "embed", "mlp"});
   o.mission = r.Choice("mission", o.mission, {"gru", "bag", "none"});
+  o.mission_to = r.Choice("mission_to", o.mission_to, {"heads", "core"});
   o.set_input = r.Bool("set_input", o.set_input);
   if (o.set_input && o.encoder != "embed") r.Fail("set_input", "set_input needs encoder: embed");
   auto& g = o.grid;
@@ -131,6 +132,10 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
       m.vocab_size(0);
       mission_field_ = -1;
     }
+    if (mission_field_ >= 0 && options_.mission_to == "heads") {
+      mission = register_module("mission", models::MissionEncoder(m));
+      m.vocab_size(0);  // the grid encoder then leaves the mission out of the core's input
+    }
     g.mission(m);
     if (g.direction_embedding_size() == 0) direction_field_ = -1;
     grid = register_module("grid", models::GridEncoder(g));
@@ -146,9 +151,10 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
     core_input = options_.mlp_hidden;
   }
   core = register_module("core", models::MakeCore(options_.core, core_input, set_size));
-  actor =
-      register_module("actor", Head(core->output_size(), options_.head_hidden, num_actions_, 0.01));
-  critic = register_module("critic", Head(core->output_size(), options_.head_hidden, 1, 1.0));
+  const int64_t head_input =
+      core->output_size() + (mission.is_empty() ? 0 : mission->output_size());
+  actor = register_module("actor", Head(head_input, options_.head_hidden, num_actions_, 0.01));
+  critic = register_module("critic", Head(head_input, options_.head_hidden, 1, 1.0));
 }
 
 torch::Tensor ActorCriticImpl::Encode(const ObsTensors& obs) {
@@ -156,7 +162,7 @@ torch::Tensor ActorCriticImpl::Encode(const ObsTensors& obs) {
     const torch::Tensor none;
     return grid->forward(obs.at(image_field_),
                          direction_field_ >= 0 ? obs.at(direction_field_) : none,
-                         mission_field_ >= 0 ? obs.at(mission_field_) : none);
+                         mission_field_ >= 0 && mission.is_empty() ? obs.at(mission_field_) : none);
   }
   std::vector<torch::Tensor> parts;
   parts.reserve(obs.size());
@@ -164,11 +170,19 @@ torch::Tensor ActorCriticImpl::Encode(const ObsTensors& obs) {
   return mlp->forward(torch::cat(parts, 1));
 }
 
-PolicyOutput ActorCriticImpl::Heads(const torch::Tensor& core_out, models::State state,
+torch::Tensor ActorCriticImpl::MissionFeatures(const ObsTensors& obs) {
+  if (mission.is_empty()) return {};
+  return mission->forward(obs.at(mission_field_));
+}
+
+PolicyOutput ActorCriticImpl::Heads(const torch::Tensor& core_out,
+                                    const torch::Tensor& mission_features, models::State state,
                                     models::CoreInfo info) {
+  const auto x =
+      mission_features.defined() ? torch::cat({core_out, mission_features}, -1) : core_out;
   PolicyOutput out;
-  out.logits = actor->forward(core_out);
-  out.value = critic->forward(core_out).squeeze(-1);
+  out.logits = actor->forward(x);
+  out.value = critic->forward(x).squeeze(-1);
   out.state = std::move(state);
   out.info = std::move(info);
   return out;
@@ -177,18 +191,21 @@ PolicyOutput ActorCriticImpl::Heads(const torch::Tensor& core_out, models::State
 PolicyOutput ActorCriticImpl::Step(const ObsTensors& obs, const models::State& state,
                                    const torch::Tensor& reset) {
   auto step = core->Step(Encode(obs), state, reset);
-  return Heads(step.output, std::move(step.state), std::move(step.info));
+  return Heads(step.output, MissionFeatures(obs), std::move(step.state), std::move(step.info));
 }
 
 PolicyOutput ActorCriticImpl::Unroll(const ObsTensors& obs, const models::State& state,
                                      const torch::Tensor& resets) {
   const int64_t t = obs.at(0).size(0);
   const int64_t b = obs.at(0).size(1);
-  auto x = Encode(FlattenTime(obs));
+  const auto flat = FlattenTime(obs);
+  auto x = Encode(flat);
   std::vector<int64_t> shape = {t, b};
   for (int64_t d = 1; d < x.dim(); ++d) shape.push_back(x.size(d));
   auto unroll = core->Unroll(x.view(shape), state, resets);
-  return Heads(unroll.outputs, std::move(unroll.state), std::move(unroll.info));
+  auto mission_features = MissionFeatures(flat);
+  if (mission_features.defined()) mission_features = mission_features.view({t, b, -1});
+  return Heads(unroll.outputs, mission_features, std::move(unroll.state), std::move(unroll.info));
 }
 
 std::string ActorCriticImpl::Describe() const {
@@ -202,7 +219,8 @@ std::string ActorCriticImpl::Describe() const {
   }
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
-  s << ", " << encoder_ << " encoder, " << n << " parameters";
+  s << ", " << encoder_ << " encoder" << (mission.is_empty() ? "" : ", mission to the heads")
+    << ", " << n << " parameters";
   return s.str();
 }
 

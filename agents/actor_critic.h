@@ -30,6 +30,10 @@ struct ActorCriticOptions {
   models::GridEncoderOptions grid = DefaultGridOptions();
   /// Mission encoder kind: "gru", "bag" or "none" (ignore the mission field).
   std::string mission = "gru";
+  /// Where the mission features go: "heads" (concatenated to the core's output, as
+  /// rl-starter-files does: the core remembers what it saw, the heads know what is asked) or
+  /// "core" (part of the core's input).
+  std::string mission_to = "heads";
   /// Feed the core a set of per-cell features (encoder "embed" only) so RIM units can attend to
   /// different cells; otherwise one vector.
   bool set_input = false;
@@ -44,7 +48,8 @@ struct ActorCriticOptions {
 
 /// Reads the `model` section (encoder, mission, set_input, conv_channels, cell_embedding_size,
 /// embed_size, direction_embedding_size, mission_embedding_size, mission_hidden, mlp_hidden,
-/// head_hidden) and the `core` section (models::ReadCoreOptions); unknown keys are errors.
+/// head_hidden, mission_to) and the `core` section (models::ReadCoreOptions); unknown keys are
+/// errors.
 ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Params& core);
 
 struct PolicyOutput {
@@ -77,13 +82,17 @@ class ActorCriticImpl : public torch::nn::Module {
   std::string Describe() const;
 
   models::GridEncoder grid{nullptr};
+  models::MissionEncoder mission{nullptr};  ///< only with mission_to "heads"
   torch::nn::Sequential mlp{nullptr};
   models::RecurrentCore core{nullptr};
   torch::nn::Sequential actor{nullptr};
   torch::nn::Sequential critic{nullptr};
 
  private:
-  PolicyOutput Heads(const torch::Tensor& core_out, models::State state, models::CoreInfo info);
+  /// `mission_features` (may be undefined) are concatenated to the core's output.
+  PolicyOutput Heads(const torch::Tensor& core_out, const torch::Tensor& mission_features,
+                     models::State state, models::CoreInfo info);
+  torch::Tensor MissionFeatures(const ObsTensors& obs);
 
   ActorCriticOptions options_;
   std::string encoder_;  // resolved kind

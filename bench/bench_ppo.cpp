@@ -152,7 +152,7 @@ int RunPpoSuite(const BenchArgs& args) {
       });
       time("encode_mission", [&] {
         torch::NoGradGuard g;
-        model->grid->mission->forward(obs[2].flatten(0, 1));
+        model->mission->forward(obs[2].flatten(0, 1));
       });
       time("unroll_nograd", [&] {
         torch::NoGradGuard g;

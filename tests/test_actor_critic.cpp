@@ -54,8 +54,10 @@ TEST_CASE("rl-starter-files-size policy: sizes come from the spec") {
   auto out = model->Step(GridObs(5), model->InitialState(5), {});
   CHECK(out.logits.sizes() == torch::IntArrayRef({5, 7}));
   CHECK(out.value.sizes() == torch::IntArrayRef({5}));
-  // Image convs 16-32-64 + mission GRU 128 + LSTM(192 -> 64) + two 64-wide heads.
-  CHECK(model->grid->element_size() == 64 + 128);
+  // rl-starter-files' network: image convs 16-32-64 -> LSTM(64 -> 64); the mission GRU's 128
+  // features join the core's output at the heads (64-wide hidden layers).
+  CHECK(model->grid->element_size() == 64);
+  CHECK(model->actor->parameters()[0].size(1) == 64 + 128);
 }
 
 TEST_CASE("the action distribution depends on the core's output, for every core") {
@@ -81,8 +83,9 @@ TEST_CASE("the action distribution depends on the core's output, for every core"
       // ... and the memory reaches the heads only through the core: a reset erases it.
       auto c = model->Step(obs, other, torch::ones({4}));
       CHECK(torch::allclose(a.logits, c.logits));
-      // The heads read exactly the core's output width.
-      CHECK(model->actor->parameters()[0].size(1) == model->core->output_size());
+      // The heads read the core's output (and the mission's features, nothing else).
+      CHECK(model->actor->parameters()[0].size(1) ==
+            model->core->output_size() + model->mission->output_size());
     }
   }
 }
