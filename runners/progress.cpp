@@ -8,7 +8,9 @@
 namespace rimlab {
 
 std::string FormatCount(int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n);
+  // Through unsigned, because -INT64_MIN overflows.
+  const uint64_t magnitude = n < 0 ? 0 - static_cast<uint64_t>(n) : static_cast<uint64_t>(n);
+  const std::string digits = std::to_string(magnitude);
   std::string out;
   for (size_t i = 0; i < digits.size(); ++i) {
     if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
@@ -18,7 +20,8 @@ std::string FormatCount(int64_t n) {
 }
 
 std::string FormatDuration(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "-";
+  // An ETA from a near-zero fps can be astronomically large; the cast below must stay defined.
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 1e15) return "-";
   const auto s = static_cast<long long>(seconds + 0.5);
   char buf[32];
   if (s >= 3600) {
@@ -40,16 +43,27 @@ std::string FormatProgress(int64_t frames, int64_t total, double fps, double mea
     return std::string(b);
   };
   const double eta = fps > 0 ? static_cast<double>(total > frames ? total - frames : 0) / fps : NAN;
-  char pct[32];
-  std::snprintf(pct, sizeof(pct), "%.1f%%", share);
-  return "frames " + FormatCount(frames) + "/" + FormatCount(total) + " (" + pct + ")  fps " +
-         FormatCount(std::isfinite(fps) ? static_cast<int64_t>(fps + 0.5) : 0) + "  return " +
-         num(mean_return) + "  success " + num(success_rate) + "  elapsed " +
-         FormatDuration(elapsed) + "  eta " + FormatDuration(eta);
+  // Bounded so the cast stays defined whatever the caller measured.
+  const bool fps_known = std::isfinite(fps) && std::fabs(fps) < 1e18;
+  const std::string fps_text = fps_known ? FormatCount(std::llround(fps)) : "-";
+  std::string text = "frames " + FormatCount(frames);
+  if (total > 0) {
+    char pct[32];
+    std::snprintf(pct, sizeof(pct), "%.1f%%", share);
+    text += "/" + FormatCount(total) + " (" + pct + ")";
+  }
+  text += "  fps " + fps_text + "  return " + num(mean_return) + "  success " + num(success_rate) +
+          "  elapsed " + FormatDuration(elapsed);
+  if (total > 0) text += "  eta " + FormatDuration(eta);
+  return text;
 }
 
 ProgressLine::ProgressLine(int64_t total_frames, double interval_seconds)
     : total_(total_frames), interval_(interval_seconds), tty_(isatty(STDOUT_FILENO) != 0) {}
+
+ProgressLine::~ProgressLine() {
+  if (open_line_) Finish();
+}
 
 void ProgressLine::Update(int64_t frames, double fps, double mean_return, double success_rate,
                           double elapsed) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -140,7 +141,9 @@ void TensorBoardWriter::FileCloser::operator()(std::FILE* f) const {
 TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(dir + ": cannot create the TensorBoard directory");
+  if (ec) {
+    throw std::runtime_error(dir + ": cannot create the TensorBoard directory: " + ec.message());
+  }
   char host[256] = "localhost";
   gethostname(host, sizeof(host) - 1);
   host[sizeof(host) - 1] = '\0';
@@ -152,7 +155,9 @@ TensorBoardWriter::TensorBoardWriter(const std::string& dir) {
     if (!std::filesystem::exists(path_, ec)) break;
   }
   file_.reset(std::fopen(path_.c_str(), "wbx"));
-  if (!file_) throw std::runtime_error(path_ + ": cannot create the event file");
+  if (!file_) {
+    throw std::runtime_error(path_ + ": cannot create the event file: " + std::strerror(errno));
+  }
   std::string e = EventHeader(UnixTimeNow(), 0);
   PutBytes(&e, 3, "brain.Event:2");
   WriteRecord(e);
@@ -164,6 +169,7 @@ TensorBoardWriter::TensorBoardWriter(TensorBoardWriter&&) noexcept = default;
 TensorBoardWriter& TensorBoardWriter::operator=(TensorBoardWriter&&) noexcept = default;
 
 void TensorBoardWriter::WriteRecord(const std::string& data) {
+  if (!file_) throw std::logic_error("TensorBoardWriter used after being moved from");
   std::string rec;
   const uint64_t length = data.size();
   PutFixed(&rec, length);
@@ -197,10 +203,11 @@ void TensorBoardWriter::AddScalars(int64_t step,
 }
 
 void TensorBoardWriter::Flush() {
+  if (!file_) throw std::logic_error("TensorBoardWriter used after being moved from");
   if (std::fflush(file_.get()) != 0) throw std::runtime_error(path_ + ": flush failed");
 }
 
-std::vector<ScalarEvent> ReadTensorBoardScalars(const std::string& path) {
+std::vector<ScalarEvent> ReadTensorBoardScalars(const std::string& path, TornTail torn_tail) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open");
   const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -211,13 +218,18 @@ std::vector<ScalarEvent> ReadTensorBoardScalars(const std::string& path) {
       throw std::runtime_error(path + ": corrupt record at byte " + std::to_string(pos) + ": " +
                                what);
     };
-    if (data.size() - pos < 12) fail("truncated header");
+    if (data.size() - pos < 12) {
+      if (torn_tail == TornTail::kIgnore) break;
+      fail("truncated header");
+    }
     uint64_t length;
     uint32_t crc;
     std::memcpy(&length, data.data() + pos, 8);
     std::memcpy(&crc, data.data() + pos + 8, 4);
     if (crc != MaskedCrc32c(data.data() + pos, 8)) fail("length checksum mismatch");
     if (length > data.size() - pos - 12 || data.size() - pos - 12 - length < 4) {
+      // The length is CRC-checked, so this really is a record cut short, not a bad length.
+      if (torn_tail == TornTail::kIgnore) break;
       fail("truncated record");
     }
     const size_t body = pos + 12;

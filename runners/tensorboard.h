@@ -65,9 +65,17 @@ struct ScalarEvent {
   double wall_time = 0;
 };
 
+/// What ReadTensorBoardScalars does with a file that ends inside its last record, as a writer
+/// killed mid-write (or still writing) leaves it. TensorBoard itself ignores such a tail.
+enum class TornTail {
+  kError,   ///< throw: the file must be complete
+  kIgnore,  ///< return the complete records before it; bad CRCs still throw
+};
+
 /// Every simple_value scalar in an event file, in file order (an Event with several values gives
 /// several entries). Checks both CRCs of every record and the message structure; throws
-/// std::runtime_error naming the file and offset on corruption or truncation.
-std::vector<ScalarEvent> ReadTensorBoardScalars(const std::string& path);
+/// std::runtime_error naming the file and offset on corruption or (unless kIgnore) truncation.
+std::vector<ScalarEvent> ReadTensorBoardScalars(const std::string& path,
+                                                TornTail torn_tail = TornTail::kError);
 
 }  // namespace rimlab

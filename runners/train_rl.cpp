@@ -128,7 +128,8 @@ void ReplaceTensorBoardFiles(const std::string& dir, int64_t keep_up_to) {
   for (const auto& entry : fs::directory_iterator(dir)) {
     const auto name = entry.path().filename().string();
     if (name.rfind("events.out.tfevents.", 0) != 0) continue;
-    for (auto& e : ReadTensorBoardScalars(entry.path().string())) {
+    // A writer killed mid-record leaves a torn tail; what came before it is still good.
+    for (auto& e : ReadTensorBoardScalars(entry.path().string(), TornTail::kIgnore)) {
       if (e.step <= keep_up_to) kept.push_back(e);
     }
     old.push_back(entry.path());
@@ -270,6 +271,7 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
         scalars.push_back({"losses/explained_variance", l.explained_variance});
       }
       tb->AddScalars(s.frames, scalars);
+      tb->Flush();  // TensorBoard sees the run as it goes; a kill leaves whole records
     }
     for (const auto& e : s.episodes) {
       recent.push_back(e);
