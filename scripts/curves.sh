@@ -25,8 +25,10 @@ for run in "$@"; do
   awk -F, -v bin="$bin" 'NR > 1 && $5 > 0 {
       b = int(($1 - 1) / bin); n[b] += $5; s[b] += $5 * $8; r[b] += $5 * $6
       if (b > last) last = b
+      if ($1 > top[b]) top[b] = $1
     }
-    END { for (b = 0; b <= last; ++b) if (n[b] > 0) printf "%d %.3f %.3f\n", (b + 1) * bin, s[b] / n[b], r[b] / n[b] }' \
+    # A bin is labelled by its end, or by the last frame count of a partial final bin.
+    END { for (b = 0; b <= last; ++b) if (n[b] > 0) printf "%d %.3f %.3f\n", (b < last ? (b + 1) * bin : top[b]), s[b] / n[b], r[b] / n[b] }' \
     "$run/metrics.csv" > "$tmp/$(basename "$run").dat"
 done
 printf "| frames |"
@@ -48,8 +50,8 @@ if [ -n "$png" ]; then
   plots=""
   for run in "$@"; do
     name=$(basename "$run")
-    plots+="${plots:+, }'$tmp/$name.dat' using 1:2 with linespoints title '$name'"
+    plots+="${plots:+, }'$tmp/$name.dat' using (\$1/1e6):2 with linespoints title '$name' noenhanced"
   done
-  gnuplot -e "set terminal png size 720,420; set output '$png'; set xlabel 'frames';
+  gnuplot -e "set terminal png size 720,420; set output '$png'; set xlabel 'frames (millions)';
     set ylabel 'success rate'; set yrange [0:1]; set key bottom right; set grid; plot $plots"
 fi
