@@ -5,8 +5,7 @@
 
 namespace rimlab::agents {
 
-namespace {
-torch::ScalarType TorchType(DType dtype) {
+torch::ScalarType TorchDType(DType dtype) {
   switch (dtype) {
     case DType::kUInt8:
       return torch::kUInt8;
@@ -17,7 +16,6 @@ torch::ScalarType TorchType(DType dtype) {
   }
   return torch::kFloat32;
 }
-}  // namespace
 
 RolloutBuffer::RolloutBuffer(const EnvSpec& spec, int64_t steps_, int64_t envs_)
     : steps(steps_), envs(envs_) {
@@ -25,7 +23,7 @@ RolloutBuffer::RolloutBuffer(const EnvSpec& spec, int64_t steps_, int64_t envs_)
   for (const auto& f : spec.observation.fields) {
     std::vector<int64_t> shape = {steps, envs};
     shape.insert(shape.end(), f.shape.begin(), f.shape.end());
-    obs.push_back(torch::zeros(shape, TorchType(f.dtype)));
+    obs.push_back(torch::zeros(shape, TorchDType(f.dtype)));
   }
   first = torch::zeros({steps, envs});
   last = torch::zeros({steps, envs});

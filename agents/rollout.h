@@ -30,6 +30,9 @@
 
 namespace rimlab::agents {
 
+/// The torch dtype that holds an observation field of `dtype` (uint8 stays uint8).
+torch::ScalarType TorchDType(DType dtype);
+
 struct RolloutBuffer {
   /// Allocates [steps, envs, ...] storage for every field of `spec`.
   RolloutBuffer(const EnvSpec& spec, int64_t steps, int64_t envs);

@@ -18,18 +18,6 @@ double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
 
-torch::ScalarType TorchType(DType dtype) {
-  switch (dtype) {
-    case DType::kUInt8:
-      return torch::kUInt8;
-    case DType::kInt32:
-      return torch::kInt32;
-    case DType::kFloat32:
-      return torch::kFloat32;
-  }
-  return torch::kFloat32;
-}
-
 torch::Tensor Int64Scalar(int64_t v) {
   return torch::tensor({v}, torch::kInt64);
 }
@@ -56,7 +44,8 @@ double IterationStats::SuccessRate() const {
 torch::Tensor FieldTensor(const BatchView& batch, const ArraySpec& field, int index) {
   std::vector<int64_t> shape = {batch.size};
   shape.insert(shape.end(), field.shape.begin(), field.shape.end());
-  return torch::from_blob(const_cast<void*>(batch.obs[index]), shape, TorchType(field.dtype));
+  return torch::from_blob(const_cast<void*>(batch.obs[index]), shape,
+                          agents::TorchDType(field.dtype));
 }
 
 torch::Tensor GetTorchRngState() {
