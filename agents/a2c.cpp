@@ -27,7 +27,13 @@ A2c::A2c(ActorCritic model, A2cConfig config)
       config_(config),
       optimizer_(model_->parameters(), torch::optim::RMSpropOptions(config.lr)
                                            .alpha(config.rmsprop_alpha)
-                                           .eps(config.rmsprop_eps)) {}
+                                           .eps(config.rmsprop_eps)),
+      gradient_(std::make_unique<ParallelGradient>(model_, 1)) {}
+
+int A2c::set_learner_threads(int threads) {
+  gradient_ = std::make_unique<ParallelGradient>(model_, threads);
+  return gradient_->threads();
+}
 
 LossMetrics A2c::Update(RolloutBuffer* buffer, double progress) {
   const auto& c = config_;
@@ -43,9 +49,7 @@ LossMetrics A2c::Update(RolloutBuffer* buffer, double progress) {
   const ChunkBatch batch =
       GatherChunks(*buffer, torch::arange(buffer->envs, torch::kInt64), buffer->steps);
   model_->train();
-  auto loss = ChunkLoss(model_, batch, o);
-  optimizer_.zero_grad();
-  loss.loss.backward();
+  const auto loss = gradient_->Compute(batch, o);
   LossMetrics m;
   m.grad_norm = ClipGradNorm(*model_, c.max_grad_norm);
   optimizer_.step();

@@ -5,6 +5,7 @@
 /// the state stored at the rollout's start.
 
 #include "agents/on_policy.h"
+#include "agents/parallel_gradient.h"
 
 namespace rimlab::agents {
 
@@ -32,12 +33,14 @@ class A2c : public OnPolicyAlgorithm {
   double gae_lambda() const override { return config_.gae_lambda; }
   LossMetrics Update(RolloutBuffer* buffer, double progress) override;
   torch::optim::Optimizer& optimizer() override { return optimizer_; }
+  int set_learner_threads(int threads) override;
   std::string name() const override { return "a2c"; }
 
  private:
   ActorCritic model_;
   A2cConfig config_;
   torch::optim::RMSprop optimizer_;
+  std::unique_ptr<ParallelGradient> gradient_;
 };
 
 }  // namespace rimlab::agents

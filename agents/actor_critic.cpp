@@ -1,6 +1,9 @@
 #include "agents/actor_critic.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -103,7 +106,7 @@ ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Param
 }
 
 ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options)
-    : options_(std::move(options)) {
+    : spec_(spec), options_(std::move(options)) {
   Require(spec.action.discrete(), spec.name + " has continuous actions; only discrete supported");
   num_actions_ = spec.action.num_actions;
   const auto& fields = spec.observation.fields;
@@ -222,6 +225,44 @@ std::string ActorCriticImpl::Describe() const {
   s << ", " << encoder_ << " encoder" << (mission.is_empty() ? "" : ", mission to the heads")
     << ", " << n << " parameters";
   return s.str();
+}
+
+bool ActorCriticImpl::TrainingIsRandom() const {
+  const auto& c = options_.core;
+  return c.type == "rim" &&
+         (c.rim.input_dropout() > 0.0 || (c.rim.communication() && c.rim.comm_dropout() > 0.0) ||
+          !c.rim.input_attention());  // without input attention the active units are drawn
+}
+
+std::shared_ptr<ActorCriticImpl> ActorCriticImpl::Replica() const {
+  // Construction initialises weights from torch's generator; the replica's are overwritten
+  // anyway, so the generator is put back to keep runs with and without replicas on one stream.
+  auto gen = at::detail::getDefaultCPUGenerator();
+  torch::Tensor rng;
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    rng = gen.get_state();
+  }
+  auto replica = std::make_shared<ActorCriticImpl>(spec_, options_);
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(rng);
+  }
+  ShareParameters(*this, *replica);
+  replica->train(is_training());
+  return replica;
+}
+
+void ShareParameters(const ActorCriticImpl& source, ActorCriticImpl& replica) {
+  const auto from = source.named_parameters(true);
+  auto to = replica.named_parameters(true);
+  Require(from.size() == to.size(), "replica: parameter lists differ");
+  for (const auto& item : from) {
+    auto* target = to.find(item.key());
+    Require(target != nullptr && target->sizes() == item.value().sizes(),
+            "replica: parameter '" + item.key() + "' differs");
+    if (!target->is_alias_of(item.value())) target->set_data(item.value());
+  }
 }
 
 torch::Tensor LogProbs(const torch::Tensor& logits, const torch::Tensor& actions) {

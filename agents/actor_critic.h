@@ -80,6 +80,13 @@ class ActorCriticImpl : public torch::nn::Module {
   const ActorCriticOptions& options() const { return options_; }
   /// "rim(4x2, 16) conv encoder, 12345 parameters", for logs.
   std::string Describe() const;
+  /// True when a training-mode forward pass draws random numbers (dropout): such passes on two
+  /// threads at once would draw from torch's one generator in a timing-dependent order.
+  bool TrainingIsRandom() const;
+  /// A model of the same architecture whose parameters share this one's storage (so it sees every
+  /// optimiser step) but are separate autograd leaves with their own gradients; for splitting a
+  /// minibatch over threads. Building it leaves torch's random generator untouched.
+  std::shared_ptr<ActorCriticImpl> Replica() const;
 
   models::GridEncoder grid{nullptr};
   models::MissionEncoder mission{nullptr};  ///< only with mission_to "heads"
@@ -94,12 +101,18 @@ class ActorCriticImpl : public torch::nn::Module {
                      models::State state, models::CoreInfo info);
   torch::Tensor MissionFeatures(const ObsTensors& obs);
 
+  EnvSpec spec_;
   ActorCriticOptions options_;
   std::string encoder_;  // resolved kind
   int64_t num_actions_ = 0;
   int image_field_ = -1, direction_field_ = -1, mission_field_ = -1;
 };
 TORCH_MODULE(ActorCritic);
+
+/// Points every parameter of `replica` at the storage of the same parameter of `source` (same
+/// architecture required). Loading a checkpoint into `source` replaces its storage, so callers
+/// re-share before use.
+void ShareParameters(const ActorCriticImpl& source, ActorCriticImpl& replica);
 
 /// Log-probabilities of `actions` (int64, any shape S) under `logits` [S, A], and entropies [S].
 torch::Tensor LogProbs(const torch::Tensor& logits, const torch::Tensor& actions);

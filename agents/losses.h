@@ -24,7 +24,14 @@ struct MinibatchLoss {
 
 /// Mean of x over the rows where mask = 1.
 torch::Tensor MaskedMean(const torch::Tensor& x, const torch::Tensor& mask);
-MinibatchLoss ChunkLoss(ActorCritic& model, const ChunkBatch& batch, const LossOptions& options);
+/// Normalises batch->advantages to zero mean and unit variance over its decision rows.
+void NormalizeAdvantages(ChunkBatch* batch);
+/// The loss of `batch`. Means over decision rows divide by `rows` when it is > 0 (the decision
+/// rows of the whole minibatch that `batch` is a part of, so that the parts' losses and
+/// gradients add up to the whole's), else by batch's own count. Advantages are normalised here
+/// only when options.norm_adv and rows <= 0; a part's come normalised with the whole's.
+MinibatchLoss ChunkLoss(ActorCritic& model, const ChunkBatch& batch, const LossOptions& options,
+                        double rows = 0.0);
 void SetLearningRate(torch::optim::Optimizer& optimizer, double lr);
 
 }  // namespace rimlab::agents

@@ -39,16 +39,29 @@ torch::Tensor MaskedMean(const torch::Tensor& x, const torch::Tensor& mask) {
   return (x * mask).sum() / mask.sum().clamp_min(1.0);
 }
 
-MinibatchLoss ChunkLoss(ActorCritic& model, const ChunkBatch& mb, const LossOptions& o) {
-  auto out = model->Unroll(mb.obs, mb.state, mb.first);
+void NormalizeAdvantages(ChunkBatch* batch) {
+  const auto& mask = batch->mask;
+  auto mean = MaskedMean(batch->advantages, mask);
+  auto var = MaskedMean((batch->advantages - mean).pow(2), mask);
+  batch->advantages = (batch->advantages - mean) / (var.sqrt() + 1e-8);
+}
+
+MinibatchLoss ChunkLoss(ActorCritic& model, const ChunkBatch& mb, const LossOptions& o,
+                        double rows) {
   const auto& mask = mb.mask;
+  const auto mean = [&](const torch::Tensor& x) {
+    return rows > 0.0 ? (x * mask).sum() / rows : MaskedMean(x, mask);
+  };
+  auto out = model->Unroll(mb.obs, mb.state, mb.first);
   auto logp = LogProbs(out.logits, mb.actions);
-  auto entropy = MaskedMean(Entropy(out.logits), mask);
+  auto entropy = mean(Entropy(out.logits));
   auto adv = mb.advantages;
-  if (o.norm_adv) {
-    auto mean = MaskedMean(adv, mask);
-    auto var = MaskedMean((adv - mean).pow(2), mask);
-    adv = (adv - mean) / (var.sqrt() + 1e-8);
+  if (o.norm_adv && rows <= 0.0) {
+    ChunkBatch normalized;
+    normalized.mask = mask;
+    normalized.advantages = adv;
+    NormalizeAdvantages(&normalized);
+    adv = normalized.advantages;
   }
   MinibatchLoss r;
   torch::Tensor policy_loss;
@@ -57,22 +70,20 @@ MinibatchLoss ChunkLoss(ActorCritic& model, const ChunkBatch& mb, const LossOpti
     auto ratio = log_ratio.exp();
     auto surr1 = ratio * adv;
     auto surr2 = torch::clamp(ratio, 1.0 - o.clip, 1.0 + o.clip) * adv;
-    policy_loss = -MaskedMean(torch::min(surr1, surr2), mask);
+    policy_loss = -mean(torch::min(surr1, surr2));
     torch::NoGradGuard no_grad;
-    r.approx_kl = MaskedMean((ratio - 1.0) - log_ratio, mask).item<double>();
-    r.clipfrac =
-        MaskedMean(((ratio - 1.0).abs() > o.clip).to(torch::kFloat32), mask).item<double>();
+    r.approx_kl = mean((ratio - 1.0) - log_ratio).item<double>();
+    r.clipfrac = mean(((ratio - 1.0).abs() > o.clip).to(torch::kFloat32)).item<double>();
   } else {
-    policy_loss = -MaskedMean(logp * adv, mask);
+    policy_loss = -mean(logp * adv);
   }
   torch::Tensor value_loss;
   if (o.clip_value && o.clip > 0.0) {
     auto clipped = mb.values + torch::clamp(out.value - mb.values, -o.clip, o.clip);
     value_loss =
-        0.5 * MaskedMean(torch::max((out.value - mb.returns).pow(2), (clipped - mb.returns).pow(2)),
-                         mask);
+        0.5 * mean(torch::max((out.value - mb.returns).pow(2), (clipped - mb.returns).pow(2)));
   } else {
-    value_loss = 0.5 * MaskedMean((out.value - mb.returns).pow(2), mask);
+    value_loss = 0.5 * mean((out.value - mb.returns).pow(2));
   }
   r.loss = policy_loss - o.entropy_coef * entropy + o.value_coef * value_loss;
   r.policy_loss = policy_loss.item<double>();

@@ -43,6 +43,9 @@ class OnPolicyAlgorithm {
   virtual LossMetrics Update(RolloutBuffer* buffer, double progress) = 0;
   virtual torch::optim::Optimizer& optimizer() = 0;
   virtual std::string name() const = 0;
+  /// Threads that share each minibatch's forward and backward passes (see parallel_gradient.h);
+  /// 1 by default. Returns the count in use: 1 for a model whose training pass is random.
+  virtual int set_learner_threads(int threads) = 0;
 };
 
 /// Reads `algo` ("ppo" or "a2c") options from its section and builds it for `model`; unknown keys

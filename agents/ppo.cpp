@@ -46,7 +46,13 @@ PpoConfig PpoConfigFromParams(const Params& params, int64_t num_envs) {
 Ppo::Ppo(ActorCritic model, PpoConfig config)
     : model_(std::move(model)),
       config_(config),
-      optimizer_(model_->parameters(), torch::optim::AdamOptions(config.lr).eps(config.adam_eps)) {}
+      optimizer_(model_->parameters(), torch::optim::AdamOptions(config.lr).eps(config.adam_eps)),
+      gradient_(std::make_unique<ParallelGradient>(model_, 1)) {}
+
+int Ppo::set_learner_threads(int threads) {
+  gradient_ = std::make_unique<ParallelGradient>(model_, threads);
+  return gradient_->threads();
+}
 
 LossMetrics Ppo::Update(RolloutBuffer* buffer, double progress) {
   const auto& c = config_;
@@ -74,9 +80,7 @@ LossMetrics Ppo::Update(RolloutBuffer* buffer, double progress) {
     for (int64_t start = 0; start < num_chunks; start += chunks_per_batch) {
       auto ids = order.slice(0, start, std::min(start + chunks_per_batch, num_chunks));
       const ChunkBatch mb = GatherChunks(*buffer, ids, c.recurrence);
-      auto loss = ChunkLoss(model_, mb, loss_options);
-      optimizer_.zero_grad();
-      loss.loss.backward();
+      const auto loss = gradient_->Compute(mb, loss_options);
       grad_norm += ClipGradNorm(*model_, c.max_grad_norm);
       optimizer_.step();
       policy += loss.policy_loss;

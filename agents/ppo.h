@@ -7,6 +7,7 @@
 /// variance.
 
 #include "agents/on_policy.h"
+#include "agents/parallel_gradient.h"
 
 namespace rimlab::agents {
 
@@ -40,6 +41,7 @@ class Ppo : public OnPolicyAlgorithm {
   double gae_lambda() const override { return config_.gae_lambda; }
   LossMetrics Update(RolloutBuffer* buffer, double progress) override;
   torch::optim::Optimizer& optimizer() override { return optimizer_; }
+  int set_learner_threads(int threads) override;
   std::string name() const override { return "ppo"; }
   const PpoConfig& config() const { return config_; }
 
@@ -47,6 +49,7 @@ class Ppo : public OnPolicyAlgorithm {
   ActorCritic model_;
   PpoConfig config_;
   torch::optim::Adam optimizer_;
+  std::unique_ptr<ParallelGradient> gradient_;
 };
 
 }  // namespace rimlab::agents

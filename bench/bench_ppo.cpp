@@ -9,8 +9,11 @@
 //
 // Keys: threads=N (torch intra-op threads, default 1), pool_threads=N (default 2), rounds=3,
 // iterations=3 (per round, after one warm-up iteration), update_threads=N (torch threads for the
-// update only; collection then runs on 1), cores=lstm,rim, profile=PREFIX (also
-// write an autograd-profiler trace of one iteration per policy to PREFIX_<core>.json).
+// update only; collection then runs on 1), learner_threads=N (threads that split each minibatch,
+// see agents/parallel_gradient.h; default 1), cores=lstm,rim, profile=PREFIX (also
+// write an autograd-profiler trace of one iteration per policy to PREFIX_<core>.json), ops=N
+// (print the N operators with the most self time in one iteration, by name and input shapes:
+// the trace alone cannot tell a 64x64 product from a large one).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
@@ -42,6 +45,62 @@ struct Measured {
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+std::string ShapesKey(const std::vector<std::vector<int64_t>>& shapes) {
+  std::string out;
+  for (const auto& s : shapes) {
+    out += '[';
+    for (size_t k = 0; k < s.size(); ++k) out += (k ? "," : "") + std::to_string(s[k]);
+    out += ']';
+  }
+  return out;
+}
+
+// Self time (own time minus nested operators') per (operator, input shapes), all threads.
+void PrintOpTable(const std::string& label, int top, const std::function<void()>& fn) {
+  namespace prof = torch::autograd::profiler;
+  prof::enableProfilerLegacy(
+      torch::profiler::impl::ProfilerConfig(torch::profiler::impl::ProfilerState::CPU, true));
+  fn();
+  auto lists = prof::disableProfilerLegacy();
+  struct Row {
+    double self_us = 0;
+    int64_t calls = 0;
+  };
+  std::map<std::string, Row> rows;
+  double total = 0;
+  for (auto& events : lists) {
+    struct Open {
+      const prof::LegacyEvent* event;
+      double child_us;
+    };
+    std::vector<Open> stack;
+    for (const auto& e : events) {
+      if (e.kind() == prof::EventKind::PushRange) {
+        stack.push_back({&e, 0.0});
+      } else if (e.kind() == prof::EventKind::PopRange && !stack.empty()) {
+        const Open top_open = stack.back();
+        stack.pop_back();
+        const double us = top_open.event->cpuElapsedUs(e);
+        if (!stack.empty()) stack.back().child_us += us;
+        auto& row =
+            rows[std::string(top_open.event->name()) + " " + ShapesKey(top_open.event->shapes())];
+        row.self_us += us - top_open.child_us;
+        row.calls += 1;
+        total += us - top_open.child_us;
+      }
+    }
+  }
+  std::vector<std::pair<std::string, Row>> sorted(rows.begin(), rows.end());
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.second.self_us > b.second.self_us; });
+  std::printf("# %s: operators by self time over one iteration (%.1f ms in all)\n", label.c_str(),
+              total / 1000.0);
+  for (int k = 0; k < top && k < static_cast<int>(sorted.size()); ++k) {
+    std::printf("%9.2f ms %7lld calls  %s\n", sorted[k].second.self_us / 1000.0,
+                static_cast<long long>(sorted[k].second.calls), sorted[k].first.c_str());
+  }
 }
 
 }  // namespace
@@ -105,6 +164,7 @@ int RunPpoSuite(const BenchArgs& args) {
     auto algo = agents::MakeOnPolicyAlgorithm("ppo", ppo, model, 16);
     b.trainer =
         std::make_unique<OnPolicyTrainer>(b.pool.get(), model, std::move(algo), int64_t{1} << 40);
+    b.trainer->algorithm().set_learner_threads(std::stoi(get("learner_threads", "1")));
     const int update_threads = std::stoi(get("update_threads", "0"));
     b.trainer->set_update_threads(update_threads);
     b.trainer->RunIteration();  // warm-up: allocations, first-touch
@@ -114,6 +174,11 @@ int RunPpoSuite(const BenchArgs& args) {
     for (size_t i = 0; i < cores.size(); ++i) {
       torch::autograd::profiler::RecordProfile guard(kv.at("profile") + "_" + cores[i] + ".json");
       benches[i].trainer->RunIteration();
+    }
+  }
+  if (kv.count("ops")) {
+    for (size_t i = 0; i < cores.size(); ++i) {
+      PrintOpTable(cores[i], std::stoi(kv.at("ops")), [&] { benches[i].trainer->RunIteration(); });
     }
   }
   if (kv.count("breakdown")) {

@@ -57,20 +57,63 @@ torch::Tensor MissionEncoderImpl::forward(const torch::Tensor& tokens) {
   const int64_t len = ids.size(1);
   const double bits =
       static_cast<double>(len) * std::log2(static_cast<double>(options.vocab_size()));
-  if (ids.size(0) > 4 && bits < 62.0) {
+  const bool acting = !is_training() && !torch::GradMode::is_enabled();
+  if ((acting || ids.size(0) > 4) && bits < 62.0 && len > 0) {
     auto key = ids.select(1, 0).clone();
     for (int64_t i = 1; i < len; ++i) key = key * options.vocab_size() + ids.select(1, i);
-    auto unique = at::_unique2(key, /*sorted=*/false, /*return_inverse=*/true);
-    const auto& inverse = std::get<1>(unique);
-    const int64_t distinct = std::get<0>(unique).size(0);
-    if (distinct < ids.size(0)) {
-      // One representative row per distinct key: scatter row indices by key slot.
-      auto first = torch::empty({distinct}, torch::kInt64)
-                       .scatter_(0, inverse, torch::arange(ids.size(0), torch::kInt64));
-      return EncodeDistinct(ids.index_select(0, first)).index_select(0, inverse);
+    if (acting) {
+      auto cached = EncodeCached(ids, key);
+      if (cached.defined()) return cached;
+    }
+    if (ids.size(0) > 4) {
+      auto unique = at::_unique2(key, /*sorted=*/false, /*return_inverse=*/true);
+      const auto& inverse = std::get<1>(unique);
+      const int64_t distinct = std::get<0>(unique).size(0);
+      if (distinct < ids.size(0)) {
+        // One representative row per distinct key: scatter row indices by key slot.
+        auto first = torch::empty({distinct}, torch::kInt64)
+                         .scatter_(0, inverse, torch::arange(ids.size(0), torch::kInt64));
+        return EncodeDistinct(ids.index_select(0, first)).index_select(0, inverse);
+      }
     }
   }
   return EncodeDistinct(ids);
+}
+
+torch::Tensor MissionEncoderImpl::EncodeCached(const torch::Tensor& ids,
+                                               const torch::Tensor& keys) {
+  std::vector<std::pair<const void*, int64_t>> signature;
+  for (const auto& p : parameters()) {
+    if (p.is_inference()) return {};  // inference tensors keep no version counter
+    signature.emplace_back(p.data_ptr(), p._version());
+  }
+  std::lock_guard<std::mutex> lock(cache_mutex_);
+  // Missions come from a small vocabulary; the bound only guards against a generator of endless
+  // distinct ones.
+  constexpr size_t kMaxCached = 4096;
+  if (signature != cache_signature_ || cache_slot_.size() > kMaxCached) {
+    cache_signature_ = std::move(signature);
+    cache_slot_.clear();
+    cache_rows_ = torch::Tensor();
+  }
+  const auto k = keys.contiguous();
+  const int64_t* key = k.data_ptr<int64_t>();
+  const int64_t n = k.numel();
+  std::vector<int64_t> missing;  // row index of each new key's first occurrence
+  int64_t next = cache_rows_.defined() ? cache_rows_.size(0) : 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (cache_slot_.emplace(key[i], next).second) {
+      missing.push_back(i);
+      ++next;
+    }
+  }
+  if (!missing.empty()) {
+    auto fresh = EncodeDistinct(ids.index_select(0, torch::tensor(missing, torch::kInt64)));
+    cache_rows_ = cache_rows_.defined() ? torch::cat({cache_rows_, fresh}, 0) : fresh;
+  }
+  std::vector<int64_t> slots(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) slots[static_cast<size_t>(i)] = cache_slot_.at(key[i]);
+  return cache_rows_.index_select(0, torch::tensor(slots, torch::kInt64));
 }
 
 torch::Tensor MissionEncoderImpl::EncodeDistinct(const torch::Tensor& ids) {

@@ -8,6 +8,11 @@
 
 #include <torch/torch.h>
 
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
 #include "models/recurrent_core.h"
 
 #include <string>
@@ -28,6 +33,11 @@ struct MissionEncoderOptions {
 };
 
 /// Mission tokens int [B, L] -> [B, output_size()].
+///
+/// Outside training and autograd (acting: collection, evaluation, the viewer) each distinct
+/// mission is encoded once and remembered until a parameter changes (an optimiser step or a
+/// load: their version counters or storage change), since an episode's mission is fixed and a
+/// policy step would otherwise re-run the GRU on every call.
 class MissionEncoderImpl : public torch::nn::Module {
  public:
   explicit MissionEncoderImpl(MissionEncoderOptions options);
@@ -42,6 +52,13 @@ class MissionEncoderImpl : public torch::nn::Module {
 
  private:
   torch::Tensor EncodeDistinct(const torch::Tensor& ids);  // int64 [B, L], rows need not differ
+  /// The cached path; an undefined tensor when the parameters cannot be versioned.
+  torch::Tensor EncodeCached(const torch::Tensor& ids, const torch::Tensor& keys);
+
+  std::mutex cache_mutex_;
+  std::vector<std::pair<const void*, int64_t>> cache_signature_;  // parameters' (data, version)
+  std::unordered_map<int64_t, int64_t> cache_slot_;               // mission key -> cache row
+  torch::Tensor cache_rows_;                                      // [distinct, output_size()]
 };
 TORCH_MODULE(MissionEncoder);
 

@@ -84,6 +84,7 @@ struct RunOptions {
   uint64_t seed = 1;
   int64_t total_frames = 1000000;
   int torch_threads = 1;
+  int learner_threads = 2;
 };
 
 RunOptions RunOptionsFrom(const Config& config, const std::string& default_name) {
@@ -94,6 +95,7 @@ RunOptions RunOptionsFrom(const Config& config, const std::string& default_name)
   o.seed = static_cast<uint64_t>(r.Int("seed", 1, 0, std::numeric_limits<int32_t>::max()));
   o.total_frames = r.Int("total_frames", o.total_frames, 1, int64_t{1} << 50);
   o.torch_threads = static_cast<int>(r.Int("torch_threads", o.torch_threads, 1, 256));
+  o.learner_threads = static_cast<int>(r.Int("learner_threads", o.learner_threads, 1, 256));
   r.Finish();
   return o;
 }
@@ -176,6 +178,7 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
   agents::ActorCritic model = BuildModel(config, pool.spec());
   auto algorithm = agents::MakeOnPolicyAlgorithm(run.algo, config.Section(run.algo), model,
                                                  pool_options.num_envs);
+  const int learner_threads = algorithm->set_learner_threads(run.learner_threads);
   OnPolicyTrainer trainer(&pool, model, std::move(algorithm), run.total_frames);
   trainer.set_update_threads(run.torch_threads);
 
@@ -203,10 +206,13 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
   if (log.tensorboard) tb = std::make_unique<TensorBoardWriter>(dir + "/tb");
 
   std::printf(
-      "run directory: %s\n%s on %s: %s, %d envs on %d threads, torch threads %d, %lld "
-      "frames in %lld iterations of %lld\n",
+      "run directory: %s\n%s on %s: %s, %d envs on %d threads, torch threads %d, learner "
+      "threads %d%s, %lld frames in %lld iterations of %lld\n",
       dir.c_str(), run.algo.c_str(), env_config.name.c_str(), model->Describe().c_str(),
-      pool_options.num_envs, pool_options.num_threads, run.torch_threads,
+      pool_options.num_envs, pool_options.num_threads, run.torch_threads, learner_threads,
+      learner_threads < run.learner_threads ? " (dropout or random units: one thread keeps runs "
+                                              "reproducible)"
+                                            : "",
       static_cast<long long>(run.total_frames), static_cast<long long>(trainer.num_iterations()),
       static_cast<long long>(trainer.frames_per_iteration()));
   std::fflush(stdout);

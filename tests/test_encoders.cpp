@@ -5,6 +5,9 @@
 #undef CHECK
 #include <catch2/catch.hpp>
 
+#include <sstream>
+#include <vector>
+
 #include "models/cores.h"
 #include "models/encoders.h"
 
@@ -113,4 +116,49 @@ TEST_CASE("a grid encoder's set feeds a RIM core; gradients reach the cell embed
   auto lstm = MakeCore(o, enc->element_size(), enc->set_size());
   CHECK(lstm->Step(feats.detach(), lstm->InitialState(2), {}).output.sizes() ==
         torch::IntArrayRef({2, 16}));
+}
+
+TEST_CASE("acting reuses mission encodings until a parameter changes", "[encoders]") {
+  torch::manual_seed(4);
+  MissionEncoder enc(MissionEncoderOptions(20).kind("gru").hidden_size(16));
+  enc->eval();
+  const auto batch = [](std::vector<int64_t> first) {
+    auto t = torch::randint(1, 20, {6, 3}, torch::kInt64);
+    for (size_t i = 0; i < first.size(); ++i) t[0][static_cast<int64_t>(i)] = first[i];
+    t[3] = t[0];  // a repeated mission within the batch
+    return t;
+  };
+  const auto reference = [&enc](const torch::Tensor& ids) {
+    return enc(ids).detach();  // grad mode on: the uncached path
+  };
+  const auto acting = [&enc](const torch::Tensor& ids) {
+    c10::InferenceMode inference;
+    return enc(ids).clone();
+  };
+  auto a = batch({1, 2, 3});
+  CHECK(torch::allclose(acting(a), reference(a), 1e-5, 1e-6));
+  // Cached missions mixed with new ones, one row at a time too.
+  auto b = batch({1, 2, 3});
+  CHECK(torch::allclose(acting(b), reference(b), 1e-5, 1e-6));
+  CHECK(torch::allclose(acting(b.slice(0, 2, 3)), reference(b.slice(0, 2, 3)), 1e-5, 1e-6));
+
+  // An optimiser-style in-place step changes the encoding: the cache must not serve old rows.
+  const auto before = acting(a);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : enc->parameters()) p.add_(0.05);
+  }
+  const auto after = acting(a);
+  CHECK_FALSE(torch::allclose(before, after, 1e-4, 1e-5));
+  CHECK(torch::allclose(after, reference(a), 1e-5, 1e-6));
+
+  // So must a load, which swaps the parameters' storage.
+  MissionEncoder other(MissionEncoderOptions(20).kind("gru").hidden_size(16));
+  std::stringstream saved;
+  torch::save(other, saved);
+  torch::load(enc, saved);
+  enc->eval();
+  CHECK(torch::allclose(acting(a), reference(a), 1e-5, 1e-6));
+  other->eval();
+  CHECK(torch::allclose(acting(a), other(a).detach(), 1e-5, 1e-6));
 }
