@@ -1,5 +1,7 @@
 #include "agents/parallel_gradient.h"
 
+#include <ATen/Parallel.h>
+
 #include <exception>
 #include <stdexcept>
 
@@ -35,6 +37,9 @@ struct ParallelGradient::Worker {
 
  private:
   void Loop() {
+    // A new thread's OpenMP thread count is the process default (every core), not torch's
+    // setting: without this, BLAS calls from here would start their own team of threads.
+    at::init_num_threads();
     std::unique_lock<std::mutex> lock(mutex);
     while (true) {
       cv.wait(lock, [this] { return stop || task; });

@@ -81,7 +81,7 @@ LossMetrics Ppo::Update(RolloutBuffer* buffer, double progress) {
       auto ids = order.slice(0, start, std::min(start + chunks_per_batch, num_chunks));
       const ChunkBatch mb = GatherChunks(*buffer, ids, c.recurrence);
       const auto loss = gradient_->Compute(mb, loss_options);
-      grad_norm += ClipGradNorm(*model_, c.max_grad_norm);
+      grad_norm += optimizer_.ClipGradNorm(c.max_grad_norm);
       optimizer_.step();
       policy += loss.policy_loss;
       value += loss.value_loss;

@@ -7,6 +7,7 @@
 /// variance.
 
 #include "agents/on_policy.h"
+#include "agents/flat_adam.h"
 #include "agents/parallel_gradient.h"
 
 namespace rimlab::agents {
@@ -48,7 +49,7 @@ class Ppo : public OnPolicyAlgorithm {
  private:
   ActorCritic model_;
   PpoConfig config_;
-  torch::optim::Adam optimizer_;
+  FlatAdam optimizer_;
   std::unique_ptr<ParallelGradient> gradient_;
 };
 

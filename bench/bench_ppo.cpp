@@ -1,7 +1,8 @@
 // `rimlab bench ppo`: end-to-end PPO frames per second, collection and updates together, with
 // rl-starter-files' settings: pickup 8x8 with 3 objects, 16 envs, 128 steps per env, 4 epochs,
 // batch 256, recurrence 4, its policy (2x2 convs 16-32-64, mission GRU 128, LSTM 64, heads 64).
-// The RIM policy swaps only the core: 4 units of 16 (output 64, as the LSTM's), top 2.
+// The RIM policy swaps only the core for configs/pickup_rim.yaml's: 6 units of 16, top 4 (the
+// paper's K and k_A).
 //
 // Policies are measured in interleaved rounds (the machine is shared); each figure is the median
 // over rounds and ratios are taken between medians of the same run. rl-starter-files measured
@@ -9,8 +10,9 @@
 //
 // Keys: threads=N (torch intra-op threads, default 1), pool_threads=N (default 2), rounds=3,
 // iterations=3 (per round, after one warm-up iteration), update_threads=N (torch threads for the
-// update only; collection then runs on 1), learner_threads=N (threads that split each minibatch,
-// see agents/parallel_gradient.h; default 1), cores=lstm,rim, profile=PREFIX (also
+// update only; collection then runs on 1), learner_threads=N[,M...] (threads that split each
+// minibatch, see agents/parallel_gradient.h; default 2, the configs' default; a list measures
+// each), cores=lstm,rim, rim_units=6, rim_top_k=4, profile=PREFIX (also
 // write an autograd-profiler trace of one iteration per policy to PREFIX_<core>.json), ops=N
 // (print the N operators with the most self time in one iteration, by name and input shapes:
 // the trace alone cannot tell a 64x64 product from a large one).
@@ -28,8 +30,10 @@
 #include <vector>
 
 #include "agents/on_policy.h"
+#include "agents/parallel_gradient.h"
 #include "bench/bench.h"
 #include "envs/registry.h"
+#include "runners/process_tuning.h"
 #include "runners/rl_trainer.h"
 
 namespace rimlab::bench {
@@ -123,12 +127,27 @@ int RunPpoSuite(const BenchArgs& args) {
   const int pool_threads = std::stoi(get("pool_threads", "2"));
   const int rounds = args.quick ? 1 : std::stoi(get("rounds", "3"));
   const int iterations = args.quick ? 1 : std::stoi(get("iterations", "3"));
-  std::vector<std::string> cores;
-  {
-    std::stringstream ss(get("cores", "lstm,rim"));
+  const auto list = [&get](const std::string& key, const std::string& fallback) {
+    std::vector<std::string> out;
+    std::stringstream ss(get(key, fallback));
     std::string c;
-    while (std::getline(ss, c, ',')) cores.push_back(c);
+    while (std::getline(ss, c, ',')) out.push_back(c);
+    return out;
+  };
+  // One variant per core and learner-thread count, all measured in the same interleaved rounds;
+  // a variant is named after its core, plus "_lt<N>" when several thread counts are compared.
+  const auto learner_threads = list("learner_threads", "2");
+  std::vector<std::string> cores, core_types;
+  std::vector<int> variant_threads;
+  for (const auto& core : list("cores", "lstm,rim")) {
+    for (const auto& lt : learner_threads) {
+      cores.push_back(learner_threads.size() > 1 ? core + "_lt" + lt : core);
+      core_types.push_back(core);
+      variant_threads.push_back(std::stoi(lt));
+    }
   }
+  const int rim_units = std::stoi(get("rim_units", "6"));
+  const int rim_top_k = std::stoi(get("rim_top_k", "4"));
   torch::set_num_threads(threads);
   if (get("mkldnn", "1") == "0") at::globalContext().setUserEnabledMkldnn(false);
 
@@ -146,7 +165,8 @@ int RunPpoSuite(const BenchArgs& args) {
     std::unique_ptr<OnPolicyTrainer> trainer;
   };
   std::vector<Bench> benches;
-  for (const auto& core : cores) {
+  for (size_t v = 0; v < cores.size(); ++v) {
+    const auto& core = core_types[v];
     torch::manual_seed(1);
     Bench b;
     PoolOptions po;
@@ -158,13 +178,14 @@ int RunPpoSuite(const BenchArgs& args) {
     agents::ActorCriticOptions o;
     o.core.type = core;
     o.core.hidden_size = 64;
-    o.core.rim.num_units(4).top_k(2).unit_size(16).input_dropout(0.0).comm_dropout(0.0);
+    o.core.rim.num_units(rim_units).top_k(rim_top_k).unit_size(16).input_dropout(0.0).comm_dropout(
+        0.0);
     agents::ActorCritic model(b.pool->spec(), o);
-    std::printf("# %s: %s\n", core.c_str(), model->Describe().c_str());
     auto algo = agents::MakeOnPolicyAlgorithm("ppo", ppo, model, 16);
     b.trainer =
         std::make_unique<OnPolicyTrainer>(b.pool.get(), model, std::move(algo), int64_t{1} << 40);
-    b.trainer->algorithm().set_learner_threads(std::stoi(get("learner_threads", "1")));
+    const int lt = b.trainer->algorithm().set_learner_threads(variant_threads[v]);
+    std::printf("# %s: %s, learner threads %d\n", cores[v].c_str(), model->Describe().c_str(), lt);
     const int update_threads = std::stoi(get("update_threads", "0"));
     b.trainer->set_update_threads(update_threads);
     b.trainer->RunIteration();  // warm-up: allocations, first-touch
@@ -228,6 +249,25 @@ int RunPpoSuite(const BenchArgs& args) {
         (out.logits.sum() + out.value.sum()).backward();
       });
       time("optimizer_step", [&] { opt.step(); });
+      {
+        agents::ChunkBatch mb;
+        mb.obs = obs;
+        mb.first = resets;
+        mb.mask = torch::ones({4, chunks});
+        mb.actions = torch::randint(0, model->num_actions(), {4, chunks}, torch::kInt64);
+        mb.log_probs = -torch::rand({4, chunks});
+        mb.values = torch::randn({4, chunks});
+        mb.advantages = torch::randn({4, chunks});
+        mb.returns = torch::randn({4, chunks});
+        mb.state = state;
+        agents::LossOptions lo;
+        lo.clip = 0.2;
+        for (const int t : {1, 2}) {
+          agents::ParallelGradient pg(model, t);
+          time(("minibatch_gradient_" + std::to_string(t) + "_threads").c_str(),
+               [&] { pg.Compute(mb, lo); });
+        }
+      }
       agents::ObsTensors one = {obs[0][0].slice(0, 0, 16), obs[1][0].slice(0, 0, 16),
                                 obs[2][0].slice(0, 0, 16)};
       auto s16 = model->InitialState(16);
@@ -255,9 +295,9 @@ int RunPpoSuite(const BenchArgs& args) {
   }
   std::printf(
       "# pickup 8x8 N3, 16 envs x %lld steps, 4 epochs, batch %lld, recurrence 4; torch "
-      "threads %d, pool threads %d; median of %d rounds of %d iterations\n",
+      "threads %d, pool threads %d; median of %d rounds of %d iterations; %s\n",
       static_cast<long long>(args.quick ? 16 : 128), static_cast<long long>(args.quick ? 64 : 256),
-      threads, pool_threads, rounds, iterations);
+      threads, pool_threads, rounds, iterations, BlasDescription().c_str());
   for (size_t i = 0; i < cores.size(); ++i) {
     const double fps = Median(m[i].fps);
     Report("ppo_" + cores[i] + "_fps", fps, "frames/s");

@@ -225,10 +225,13 @@ UnrollOutput RIMCellImpl::Unroll(const torch::Tensor& inputs, const State& state
   std::vector<CoreInfo> infos;
   hs.reserve(static_cast<size_t>(T));
   infos.reserve(static_cast<size_t>(T));
+  // unbind, not [t]: one stack in the backward instead of T zero-filled full-size gradients.
+  const auto keys = p.keys.defined() ? p.keys.unbind(0) : std::vector<torch::Tensor>();
+  const auto values = p.values.unbind(0);
   for (int64_t t = 0; t < T; ++t) {
+    const auto i = static_cast<size_t>(t);
     auto keep = resets.defined() ? detail::KeepFactor(resets[t], h) : torch::Tensor();
-    auto inner =
-        StepUnitMajor(p.keys.defined() ? p.keys[t] : torch::Tensor(), p.values[t], h, c, keep);
+    auto inner = StepUnitMajor(keys.empty() ? torch::Tensor() : keys[i], values[i], h, c, keep);
     h = inner.h;
     c = inner.c;
     hs.push_back(h);

@@ -50,9 +50,12 @@ UnrollOutput GatedRNNCoreImpl::Unroll(const torch::Tensor& inputs, const State& 
   std::vector<torch::Tensor> outputs;
   outputs.reserve(static_cast<size_t>(steps));
   State s = state;
+  // unbind, not xg[t]: the backward of T selects is T zero-filled [T, B, G] gradients summed,
+  // the backward of one unbind is one stack.
+  const auto xs = xg.unbind(0);
   for (int64_t t = 0; t < steps; ++t) {
     if (resets.defined()) s = ResetState(s, resets[t]);
-    s = Cell(xg[t], s);
+    s = Cell(xs[static_cast<size_t>(t)], s);
     outputs.push_back(s.tensors[0]);
   }
   return {torch::stack(outputs, 0), s, {}};

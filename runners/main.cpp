@@ -9,6 +9,7 @@
 #include "bench/bench.h"
 #include "runners/commands.h"
 #include "runners/config.h"
+#include "runners/process_tuning.h"
 #ifdef RIMLAB_WITH_TORCH
 #include "runners/policy.h"
 #endif
@@ -22,6 +23,7 @@ constexpr const char* kDescription =
 }  // namespace
 
 int main(int argc, char** argv) {
+  rimlab::TuneProcess(argc, argv);
   CLI::App app{kDescription, "rimlab"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "rimlab 0.1");

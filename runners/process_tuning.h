@@ -1,0 +1,27 @@
+#pragma once
+/// Process-wide settings that decide how fast LibTorch runs on CPU, applied first thing in main.
+///
+/// - OpenBLAS picks its GEMM kernels from a table of CPU models. On CPUs it does not know (the
+///   virtual Xeons this project is measured on report a generic "Intel Xeon Processor") it falls
+///   back to "Prescott", SSE3 kernels, even when the CPU has AVX2 or AVX-512: every matrix product
+///   then runs several times slower. The kernels are chosen when the library loads, before main,
+///   so when OpenBLAS reports such a fallback and OPENBLAS_CORETYPE is unset, the process sets it
+///   (SkylakeX with AVX-512, Haswell with AVX2 and FMA) and re-executes itself once.
+/// - glibc returns freed blocks above its mmap and trim thresholds to the kernel, so each
+///   minibatch's large activations are page-faulted in again; keeping them in the heap made a
+///   PPO minibatch about 15% faster.
+///
+/// Set RIMLAB_NO_TUNING=1 to skip both (e.g. to measure their effect).
+
+#include <string>
+
+namespace rimlab {
+
+/// May not return (re-exec); otherwise returns after adjusting malloc.
+void TuneProcess(int argc, char** argv);
+
+/// "OpenBLAS SkylakeX kernels", "OpenBLAS Prescott kernels (OPENBLAS_CORETYPE=...)", or
+/// "not OpenBLAS": what the BLAS in use reports, for logs and benchmarks.
+std::string BlasDescription();
+
+}  // namespace rimlab
