@@ -1,73 +1,9 @@
 #include "agents/parallel_gradient.h"
 
-#include <ATen/Parallel.h>
-
 #include <exception>
 #include <stdexcept>
 
 namespace rimlab::agents {
-
-/// One persistent thread that runs a task when asked and reports when it is done; a thread per
-/// minibatch would cost more than the work it shares.
-struct ParallelGradient::Worker {
-  Worker() : thread([this] { Loop(); }) {}
-  ~Worker() {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      stop = true;
-    }
-    cv.notify_all();
-    thread.join();
-  }
-  void Start(std::function<void()> fn) {
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      task = std::move(fn);
-      done = false;
-      error = nullptr;
-    }
-    cv.notify_all();
-  }
-  /// Rethrows what the task threw.
-  void Wait() {
-    std::unique_lock<std::mutex> lock(mutex);
-    cv.wait(lock, [this] { return done; });
-    if (error) std::rethrow_exception(error);
-  }
-
- private:
-  void Loop() {
-    // A new thread's OpenMP thread count is the process default (every core), not torch's
-    // setting: without this, BLAS calls from here would start their own team of threads.
-    at::init_num_threads();
-    std::unique_lock<std::mutex> lock(mutex);
-    while (true) {
-      cv.wait(lock, [this] { return stop || task; });
-      if (stop) return;
-      auto fn = std::move(task);
-      task = nullptr;
-      lock.unlock();
-      std::exception_ptr caught;
-      try {
-        fn();
-      } catch (...) {
-        caught = std::current_exception();
-      }
-      lock.lock();
-      error = caught;
-      done = true;
-      cv.notify_all();
-    }
-  }
-
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::function<void()> task;
-  bool done = true;
-  bool stop = false;
-  std::exception_ptr error;
-  std::thread thread;  // last: starts after the members it uses exist
-};
 
 ChunkBatch SliceChunks(const ChunkBatch& b, int64_t begin, int64_t end) {
   const auto rows = [&](const torch::Tensor& x) { return x.slice(1, begin, end); };
@@ -89,7 +25,7 @@ ParallelGradient::ParallelGradient(ActorCritic model, int threads) : model_(std:
   if (model_->TrainingIsRandom()) threads = 1;
   for (int i = 1; i < threads; ++i) {
     replicas_.emplace_back(model_->Replica());
-    workers_.push_back(std::make_unique<Worker>());
+    workers_.push_back(std::make_unique<WorkerThread>());
   }
 }
 

@@ -25,6 +25,7 @@
 #include "agents/actor_critic.h"
 #include "agents/losses.h"
 #include "agents/rollout.h"
+#include "agents/worker_thread.h"
 
 namespace rimlab::agents {
 
@@ -45,11 +46,9 @@ class ParallelGradient {
   MinibatchLoss Compute(const ChunkBatch& batch, const LossOptions& options);
 
  private:
-  struct Worker;
-
   ActorCritic model_;
   std::vector<ActorCritic> replicas_;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<WorkerThread>> workers_;
 };
 
 /// Chunks [begin, end) of a batch (dim 1 of the per-row tensors, dim 0 of the states).
