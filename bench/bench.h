@@ -22,6 +22,7 @@ struct Suite {
   const char* name;
   const char* summary;
   SuiteFn run;
+  const char* keys = "";  ///< its key=value arguments, for `rimlab bench SUITE --help`
 };
 
 /// The suites compiled into this binary (torch suites only when built with LibTorch).

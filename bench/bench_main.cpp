@@ -20,6 +20,15 @@ int BenchMain(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string name = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") != 0 && std::strcmp(argv[i], "-h") != 0) continue;
+    for (const auto& s : Suites()) {
+      if (name != s.name) continue;
+      std::printf("%s %s [--seconds S] [--quick] [key=value ...]\n%s\n\nkeys:\n  %s\n", argv[0],
+                  s.name, s.summary, s.keys);
+      return 0;
+    }
+  }
   BenchArgs args;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];

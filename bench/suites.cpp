@@ -14,16 +14,26 @@ int RunPpoSuite(const BenchArgs& args);
 
 const std::vector<Suite>& Suites() {
   static const std::vector<Suite> suites = {
-      {"envs", "environment steps/s on one thread, random actions, resets included", RunEnvsSuite},
+      {"envs", "environment steps/s on one thread, random actions, resets included", RunEnvsSuite,
+       "no keys; --seconds S per env"},
       {"pool", "actor pool steps/s on 64 envs: 1 vs 2 threads, sync vs async, allocs/step",
-       RunPoolSuite},
+       RunPoolSuite,
+       "env=pickup|counter  envs=64  batch=N (async batch)  reps=N  spin=MICROSECONDS"},
 #ifdef RIMLAB_BENCH_TORCH
       {"cores", "recurrent cores: RIM vs LSTM-600/GRU-600, train and inference per step",
-       RunCoresSuite},
+       RunCoresSuite,
+       "threads=2 (torch intra-op)  input=64  T=32  batch=64  rounds=5  only=lstm|gru|rim\n"
+       "  profile=PREFIX (autograd traces)"},
       {"copying", "the paper's copying task: train, then test on a longer blank span",
-       RunCopyingSuite},
+       RunCopyingSuite,
+       "config=configs/copying_rim.yaml, then any key=value of that config (core.top_k=2, ...)"},
       {"ppo", "end-to-end PPO frames/s, LSTM and RIM policies, rl-starter-files settings",
-       RunPpoSuite},
+       RunPpoSuite,
+       "threads=1 (torch intra-op)  pool_threads=2  rounds=3  iterations=3\n"
+       "  learner_threads=2 (or a list, 1,2: each measured in the same rounds)\n"
+       "  update_threads=N (torch threads for the update only)  cores=lstm,rim\n"
+       "  rim_units=6  rim_top_k=4  breakdown=1 (per-minibatch timings)  ops=N (top operators\n"
+       "  by self time and input shapes)  profile=PREFIX (autograd traces)  mkldnn=0"},
 #endif
   };
   return suites;

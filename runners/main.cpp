@@ -3,7 +3,9 @@
 // the file, the key and what was expected.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "bench/bench.h"
@@ -88,6 +90,14 @@ int main(int argc, char** argv) {
   auto* cmd_bench = app.add_subcommand(
       "bench", "Run a benchmark suite: rimlab bench SUITE [--seconds S] [--quick] [key=value]");
   cmd_bench->prefix_command();  // the bench driver parses its own arguments
+  {
+    std::string footer = "Suites (rimlab bench SUITE --help lists a suite's keys):";
+    for (const auto& s : rimlab::bench::Suites()) {
+      footer += "\n  " + std::string(s.name) +
+                std::string(10 - std::min<size_t>(9, std::strlen(s.name)), ' ') + s.summary;
+    }
+    cmd_bench->footer(footer);
+  }
 
   try {
     app.parse(argc, argv);
@@ -108,7 +118,8 @@ int main(int argc, char** argv) {
 #endif
     if (*cmd_bench) {
       std::vector<std::string> rest = cmd_bench->remaining();
-      std::vector<char*> args = {argv[0]};
+      std::string prog = "rimlab bench";  // the bench driver's usage lines name it
+      std::vector<char*> args = {prog.data()};
       for (auto& s : rest) args.push_back(s.data());
       return rimlab::bench::BenchMain(static_cast<int>(args.size()), args.data());
     }

@@ -158,6 +158,19 @@ TEST_CASE("Usage errors exit 2; --help exits 0", "[cli]") {
   CHECK(help.status == 0);
   CHECK(help.out.find("rollout") != std::string::npos);
   CHECK(Run("bench nosuchsuite").status == 2);
+  CHECK(Run("bench pool nosuchflag").status == 2);
+  // The suites are listed under bench's help, and each suite documents its keys.
+  const Result bench = Run("bench --help");
+  CHECK(bench.status == 0);
+  CHECK(bench.out.find("pool") != std::string::npos);
+  const Result pool = Run("bench pool --help");
+  CHECK(pool.status == 0);
+  CHECK(pool.out.find("spin=") != std::string::npos);
+#ifdef RIMLAB_WITH_TORCH
+  const Result ppo = Run("bench ppo --help");
+  CHECK(ppo.status == 0);
+  CHECK(ppo.out.find("learner_threads") != std::string::npos);
+#endif
 }
 
 #ifdef RIMLAB_WITH_TORCH
