@@ -2,10 +2,12 @@
 // by a plain loop, by the pool on 1 thread and on 2 threads (sync), and by the async pool; plus
 // heap allocations per step in the steady state, when the binary counts them.
 //
-// Each figure is the best of `reps` interleaved runs (default 3), so that a burst of load from
-// another process hurts every configuration alike and is then discarded.
+// The configurations take turns in slices of about 10 ms for the whole measuring time, and each
+// figure is its total steps over its total time: on this virtual machine each vCPU's speed drifts
+// by tens of percent within seconds, so figures measured one after the other compare the moments
+// as much as the configurations. Interleaved, every configuration sees the same moments.
 //
-// Arguments: env=pickup|counter  envs=64  batch=32 (async)  reps=3  spin=50 (microseconds)
+// Arguments: env=pickup|counter  envs=64  batch=32 (async)  spin=50 (microseconds)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -70,7 +72,6 @@ struct Config {
   std::string env = "pickup";
   int envs = 64;
   int batch = 32;
-  int reps = 3;
   int spin = 50;
 };
 
@@ -82,18 +83,17 @@ Config ParseArgs(const BenchArgs& args) {
     const std::string value = kv.substr(eq + 1);
     if (key == "env") {
       c.env = value;
-    } else if (key == "envs" || key == "batch" || key == "reps" || key == "spin") {
+    } else if (key == "envs" || key == "batch" || key == "spin") {
       const int v = std::atoi(value.c_str());
-      (key == "envs" ? c.envs : key == "batch" ? c.batch : key == "reps" ? c.reps : c.spin) = v;
+      (key == "envs" ? c.envs : key == "batch" ? c.batch : c.spin) = v;
     } else {
       throw std::invalid_argument("bench pool: unknown argument '" + key +
-                                  "' (known: env, envs, batch, reps, spin)");
+                                  "' (known: env, envs, batch, spin)");
     }
   }
   if (c.env != "pickup" && c.env != "counter") {
     throw std::invalid_argument("bench pool: env must be pickup or counter, got " + c.env);
   }
-  if (c.reps < 1) c.reps = 1;
   return c;
 }
 
@@ -107,8 +107,9 @@ EnvMaker Maker(const Config& c) {
   return [p](int) { return MakeEnv("pickup", p); };
 }
 
-PoolOptions Options(const Config& c, int threads, int batch) {
+PoolOptions Options(const Config& c, int threads, int batch, bool adaptive = true) {
   PoolOptions o;
+  o.adaptive_ranges = adaptive;
   o.num_envs = c.envs;
   o.num_threads = threads;
   o.batch_size = batch;
@@ -117,42 +118,61 @@ PoolOptions Options(const Config& c, int threads, int batch) {
   return o;
 }
 
-/// Runs `step_batch` (which returns the env steps it did) for about `seconds`; steps per second.
-double Rate(double seconds, const std::function<int()>& step_batch) {
-  for (int i = 0; i < 200; ++i) step_batch();  // warm-up
-  const auto start = Clock::now();
+/// One configuration's running totals: `step_batch` returns the env steps it did.
+struct Meter {
+  std::function<int()> step_batch;
   int64_t steps = 0;
-  double elapsed = 0.0;
-  while (elapsed < seconds) {
-    for (int i = 0; i < 64; ++i) steps += step_batch();
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  double seconds = 0.0;
+  /// Steps batches for about `slice` seconds and adds them to the totals.
+  void Slice(double slice) {
+    const auto start = Clock::now();
+    double elapsed = 0.0;
+    while (elapsed < slice) {
+      for (int i = 0; i < 16; ++i) steps += step_batch();
+      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    }
+    seconds += elapsed;
   }
-  return static_cast<double>(steps) / elapsed;
+  double Rate() const { return static_cast<double>(steps) / seconds; }
+};
+
+/// Gives every meter `seconds` in all, in turns of `slice` seconds, after a warm-up.
+void Interleave(std::vector<Meter*> meters, double seconds, double slice) {
+  for (Meter* m : meters) {
+    for (int i = 0; i < 200; ++i) m->step_batch();
+  }
+  const int turns = std::max(1, static_cast<int>(seconds / slice + 0.5));
+  for (int t = 0; t < turns; ++t) {
+    for (Meter* m : meters) m->Slice(slice);
+  }
 }
 
 /// The baseline: the same envs stepped by a plain loop, auto-reset included, no pool.
-double RawLoop(const Config& c, double seconds) {
-  const EnvMaker make = Maker(c);
+struct RawLoop {
   std::vector<std::unique_ptr<Environment>> envs;
   std::vector<Observation> obs;
-  std::vector<uint8_t> last(static_cast<size_t>(c.envs), 1);
-  for (int i = 0; i < c.envs; ++i) {
-    envs.push_back(make(i));
-    envs.back()->Seed(1 + static_cast<uint64_t>(i));
-    obs.emplace_back(envs.back()->Spec().observation);
+  std::vector<uint8_t> last;
+  Rng rng{7};
+  uint32_t n = 0;
+  explicit RawLoop(const Config& c) : last(static_cast<size_t>(c.envs), 1) {
+    const EnvMaker make = Maker(c);
+    for (int i = 0; i < c.envs; ++i) {
+      envs.push_back(make(i));
+      envs.back()->Seed(1 + static_cast<uint64_t>(i));
+      obs.emplace_back(envs.back()->Spec().observation);
+    }
+    n = static_cast<uint32_t>(envs[0]->Spec().action.num_actions);
   }
-  Rng rng(7);
-  const auto n = static_cast<uint32_t>(envs[0]->Spec().action.num_actions);
-  return Rate(seconds, [&] {
+  int Step() {
     for (size_t e = 0; e < envs.size(); ++e) {
       Action a;
       a.index = static_cast<int32_t>(rng.Below(n));
       const TimeStep ts = last[e] ? envs[e]->Reset(obs[e].Ref()) : envs[e]->Step(a, obs[e].Ref());
       last[e] = ts.last() ? 1 : 0;
     }
-    return c.envs;
-  });
-}
+    return static_cast<int>(envs.size());
+  }
+};
 
 struct SyncRun {
   std::unique_ptr<ActorPool> pool;
@@ -165,9 +185,9 @@ struct SyncRun {
   }
 };
 
-SyncRun MakeSync(const Config& c, int threads) {
+SyncRun MakeSync(const Config& c, int threads, bool adaptive = true) {
   SyncRun r;
-  r.pool = std::make_unique<ActorPool>(Maker(c), Options(c, threads, 0));
+  r.pool = std::make_unique<ActorPool>(Maker(c), Options(c, threads, 0, adaptive));
   r.actions.resize(static_cast<size_t>(c.envs));
   r.n = static_cast<uint32_t>(r.pool->spec().action.num_actions);
   r.pool->Reset();
@@ -200,29 +220,31 @@ AsyncRun MakeAsync(const Config& c, int threads) {
 
 int RunPoolSuite(const BenchArgs& args) {
   const Config c = ParseArgs(args);
-  const int reps = args.quick ? 1 : c.reps;
-  const double seconds = (args.quick ? 0.05 : args.seconds) / reps;
+  const double seconds = args.quick ? 0.05 : args.seconds;
   const std::string tag = "pool/" + c.env + "_" + std::to_string(c.envs) + "envs";
-  const std::string async_tag = tag + "_batch" + std::to_string(c.batch);
 
+  RawLoop raw_loop(c);
   SyncRun one = MakeSync(c, 1);
   SyncRun two = MakeSync(c, 2);
+  SyncRun two_equal = MakeSync(c, 2, false);
   AsyncRun async_two = MakeAsync(c, 2);
-  double raw = 0, t1 = 0, t2 = 0, a2 = 0;
-  for (int r = 0; r < reps; ++r) {
-    raw = std::max(raw, RawLoop(c, seconds));
-    t1 = std::max(t1, Rate(seconds, [&] { return one.Step(); }));
-    t2 = std::max(t2, Rate(seconds, [&] { return two.Step(); }));
-    a2 = std::max(a2, Rate(seconds, [&] { return async_two.Step(); }));
-  }
-  Report(tag + "/plain_loop_1_thread", raw, "steps/s");
+  Meter raw{[&] { return raw_loop.Step(); }};
+  Meter m1{[&] { return one.Step(); }};
+  Meter m2{[&] { return two.Step(); }};
+  Meter m2_equal{[&] { return two_equal.Step(); }};
+  Meter a2{[&] { return async_two.Step(); }};
+  Interleave({&raw, &m1, &m2, &m2_equal, &a2}, seconds, args.quick ? 0.005 : 0.01);
+  const double t1 = m1.Rate(), t2 = m2.Rate();
+  Report(tag + "/plain_loop_1_thread", raw.Rate(), "steps/s");
   Report(tag + "/sync_1_thread", t1, "steps/s");
   Report(tag + "/sync_2_threads", t2, "steps/s");
-  Report(tag + "/async_2_threads", a2, "steps/s");
-  Report("pool/overhead_1_thread_over_plain_loop", raw / t1, "x");
-  // Time per batch of 64 beyond a perfect split of the one-thread time over two threads.
+  Report(tag + "/sync_2_threads_equal_ranges", m2_equal.Rate(), "steps/s");
+  Report(tag + "/async_2_threads", a2.Rate(), "steps/s");
+  Report("pool/overhead_1_thread_over_plain_loop", raw.Rate() / t1, "x");
+  // Time per batch beyond a perfect split of the one-thread time over two threads.
   Report("pool/sync_handoff_per_batch", (c.envs / t2 - c.envs / t1 / 2) * 1e6, "us");
-  Report("pool/async_over_sync_2_threads", a2 / t2, "x");
+  Report("pool/async_over_sync_2_threads", a2.Rate() / t2, "x");
+  Report("pool/equal_ranges_speedup_2_over_1", m2_equal.Rate() / t1, "x");
   Report("pool/speedup_2_over_1", t2 / t1, "x");
 
   if (rimlab_bench_allocations == nullptr) {

@@ -40,9 +40,8 @@ void PoolOptions::Validate() const {
     fail("num_threads (" + std::to_string(num_threads) + ") exceeds num_envs (" +
          std::to_string(num_envs) + "): the extra threads would have no env to step");
   }
-  if ((num_envs + num_threads - 1) / num_threads >= (1 << 20)) {
-    fail("num_envs / num_threads must stay below 1048576 envs per thread, got " +
-         std::to_string(num_envs) + " envs over " + std::to_string(num_threads) + " threads");
+  if (num_envs >= (1 << 20)) {
+    fail("num_envs must stay below 1048576, got " + std::to_string(num_envs));
   }
   if (batch_size < 0 || batch_size > num_envs) {
     fail("batch_size must be 0 (sync) or between 1 and num_envs (" + std::to_string(num_envs) +
@@ -164,9 +163,17 @@ struct ActorPool::Impl {
   bool is_sync = true;
   int batch = 0;
   int num_blocks = 1;
-  // Sync mode: thread t owns envs [range_begin[t], range_begin[t + 1]), claimed `grain` at a time.
-  std::vector<int> range_begin;
+  // Sync mode: each round, thread t owns the envs its claim word holds, [begin, end), and claims
+  // them `grain` at a time. The caller sizes the ranges before each round from range_share, each
+  // thread's smoothed count of envs stepped: the two vCPUs of a virtual machine run at different
+  // speeds from one moment to the next, and with fixed halves the faster thread stole envs from
+  // the slower one every round, envs whose state then had to cross between the cores' caches.
   int grain = 1;
+  std::vector<double> range_share;  // caller only
+  struct alignas(64) SteppedCount {
+    std::atomic<uint64_t> value{0};  ///< (round tag << 32) | envs stepped in that round
+  };
+  std::unique_ptr<SteppedCount[]> stepped_by;  // per worker thread; [0] unused
   // Async mode: envs a thread claims from the queue at once.
   static constexpr int kMaxAsyncGrain = 16;
   static constexpr uint64_t kStage = 64;  // sync mode: 1-byte results staged per run
@@ -219,7 +226,8 @@ struct ActorPool::Impl {
     batch = is_sync ? n : opt.batch_size;
     num_blocks = is_sync ? 1 : (n + batch - 1) / batch + 1;
     const int t = opt.num_threads;
-    for (int i = 0; i <= t; ++i) range_begin.push_back(static_cast<int>(int64_t{n} * i / t));
+    range_share.assign(static_cast<size_t>(t), static_cast<double>(n) / t);
+    stepped_by.reset(new SteppedCount[static_cast<size_t>(t)]);
     // About eight grains per range: few claims, yet fine enough to balance the tail by stealing.
     grain = std::max(1, n / (8 * t));
     ranges.reset(new RangeCounter[static_cast<size_t>(t)]);
@@ -334,24 +342,17 @@ struct ActorPool::Impl {
     using RC = RangeCounter;
     const int t = opt.num_threads;
     const uint32_t tag_now = r & RC::kTagMask;
-    const uint32_t tag_before = (r - 1) & RC::kTagMask;
     int stepped = 0;
     for (int k = 0; k < t; ++k) {
       const int owner = (self + k) % t;
       const bool own = k == 0;
-      const int begin = range_begin[static_cast<size_t>(owner)];
-      const auto len = static_cast<uint64_t>(range_begin[static_cast<size_t>(owner) + 1] - begin);
       std::atomic<uint64_t>& counter = ranges[owner].value;
       uint64_t v = counter.load(std::memory_order_acquire);
       for (;;) {
-        const auto tag = static_cast<uint32_t>(v >> (2 * RC::kIndexBits));
-        uint64_t front = 0, back = len;
-        if (tag == tag_now) {
-          front = (v >> RC::kIndexBits) & RC::kIndexMask;
-          back = v & RC::kIndexMask;
-        } else if (tag != tag_before) {
-          break;  // a later round has started: we are late, and have nothing left to do
-        }
+        // Another tag: a later round has started, so we are late and have nothing left to do.
+        if (static_cast<uint32_t>(v >> (2 * RC::kIndexBits)) != tag_now) break;
+        const uint64_t front = (v >> RC::kIndexBits) & RC::kIndexMask;
+        const uint64_t back = v & RC::kIndexMask;
         if (front >= back) break;
         // [i, j): a grain from the front for the owner, one env from the back for a thief.
         const uint64_t i = own ? front : back - 1;
@@ -367,10 +368,10 @@ struct ActorPool::Impl {
         for (uint64_t x0 = i; x0 < j; x0 += kStage) {
           const uint64_t x1 = std::min(j, x0 + kStage);
           for (uint64_t x = x0; x < x1; ++x) {
-            const int e = begin + static_cast<int>(x);
+            const int e = static_cast<int>(x);
             RunEnv(e, block, e, &types[x - x0], &successes[x - x0]);
           }
-          const auto at = static_cast<size_t>(begin) + x0;
+          const auto at = static_cast<size_t>(x0);
           std::copy(types, types + (x1 - x0), block.step_type.begin() + at);
           std::copy(successes, successes + (x1 - x0), block.success.begin() + at);
         }
@@ -432,6 +433,9 @@ struct ActorPool::Impl {
         if (r != seen) {
           seen = r;
           const int stepped = WorkRound(r, self);
+          // Before the completion count below, which orders it before the caller's read.
+          stepped_by[self].value.store((uint64_t{r} << 32) | static_cast<uint32_t>(stepped),
+                                       std::memory_order_relaxed);
           if (stepped > 0) {
             sync_done.fetch_add(static_cast<uint64_t>(stepped), std::memory_order_seq_cst);
             NotifyCaller();
@@ -603,15 +607,52 @@ struct ActorPool::Impl {
       }
       return block.view;
     }
-    // Rounds start at 1 (the counters' initial tag 0 reads as "the previous round") and wrap.
+    // Rounds start at 1 and wrap; the claim words, tagged with the round, are set before the round
+    // is published, and a thread late for an earlier round sees the new tag and stops.
     ++round_value;
+    SetRanges(round_value);
     round.store(round_value, std::memory_order_seq_cst);
     Wake();
     const int mine = WorkRound(round_value, 0);
     worker_target += static_cast<uint64_t>(opt.num_envs - mine);
     const uint64_t target = worker_target;
     HelpAndWait([this, target] { return sync_done.load(std::memory_order_acquire) >= target; });
+    if (opt.adaptive_ranges) UpdateShares(round_value, mine);
     return block.view;
+  }
+
+  /// Cuts [0, num_envs) into one range per thread, in proportion to range_share, each at least one
+  /// env long, and publishes them in the claim words with round r's tag.
+  void SetRanges(uint32_t r) {
+    const int t = opt.num_threads;
+    const int n = opt.num_envs;
+    double cumulative = 0.0;
+    int begin = 0;
+    for (int k = 0; k < t; ++k) {
+      cumulative += range_share[static_cast<size_t>(k)];
+      int end = k + 1 == t ? n : static_cast<int>(cumulative + 0.5);
+      end = std::clamp(end, begin + 1, n - (t - 1 - k));
+      ranges[k].value.store(
+          RangeCounter::Pack(r, static_cast<uint64_t>(begin), static_cast<uint64_t>(end)),
+          std::memory_order_relaxed);
+      begin = end;
+    }
+  }
+
+  /// After round r: moves each thread's share an eighth of the way to what it stepped (its own
+  /// envs and those it stole), so ranges follow the threads' speeds without chasing every round's
+  /// jitter. A worker whose count is not tagged r stepped nothing in round r.
+  void UpdateShares(uint32_t r, int mine) {
+    constexpr double kRate = 0.125;
+    for (int k = 0; k < opt.num_threads; ++k) {
+      double stepped = mine;
+      if (k > 0) {
+        const uint64_t v = stepped_by[k].value.load(std::memory_order_relaxed);
+        stepped = static_cast<uint32_t>(v >> 32) == r ? static_cast<double>(v & 0xffffffffu) : 0.0;
+      }
+      double& share = range_share[static_cast<size_t>(k)];
+      share += kRate * (stepped - share);
+    }
   }
 
   const BatchView& RecvAsync() {

@@ -41,6 +41,9 @@ struct PoolOptions {
   /// the per-batch hand-off in the microseconds; blocking keeps idle workers off the cores while
   /// the learner runs.
   int spin_microseconds = 50;
+  /// Sync mode: size each thread's range of envs by how many it managed to step lately (true), or
+  /// keep equal ranges (false; for benchmarks). Either way results are the same, bit for bit.
+  bool adaptive_ranges = true;
 
   /// Throws std::invalid_argument naming the offending option.
   void Validate() const;
