@@ -18,7 +18,8 @@ const std::vector<Suite>& Suites() {
        "no keys; --seconds S per env"},
       {"pool", "actor pool steps/s on 64 envs: 1 vs 2 threads, sync vs async, allocs/step",
        RunPoolSuite,
-       "env=pickup|counter  envs=64  batch=N (async batch)  spin=MICROSECONDS; --seconds S per configuration, in interleaved 10 ms slices"},
+       "env=pickup|counter  envs=64  batch=N (async batch)  spin=MICROSECONDS; --seconds S per "
+       "configuration, in interleaved 10 ms slices"},
 #ifdef RIMLAB_BENCH_TORCH
       {"cores", "recurrent cores: RIM vs LSTM-600/GRU-600, train and inference per step",
        RunCoresSuite,
