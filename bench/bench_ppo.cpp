@@ -295,9 +295,10 @@ int RunPpoSuite(const BenchArgs& args) {
   }
   std::printf(
       "# pickup 8x8 N3, 16 envs x %lld steps, 4 epochs, batch %lld, recurrence 4; torch "
-      "threads %d, pool threads %d; median of %d rounds of %d iterations; %s\n",
+      "threads %d, pool threads %d; median of %d rounds of %d iterations; %s, %s\n",
       static_cast<long long>(args.quick ? 16 : 128), static_cast<long long>(args.quick ? 64 : 256),
-      threads, pool_threads, rounds, iterations, BlasDescription().c_str());
+      threads, pool_threads, rounds, iterations, BlasDescription().c_str(),
+      AllocatorDescription().c_str());
   for (size_t i = 0; i < cores.size(); ++i) {
     const double fps = Median(m[i].fps);
     Report("ppo_" + cores[i] + "_fps", fps, "frames/s");

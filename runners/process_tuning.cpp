@@ -38,6 +38,10 @@ const char* BetterCoreType(const char* detected) {
   return nullptr;
 }
 
+bool UsingTcmalloc() {
+  return dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr;
+}
+
 }  // namespace
 
 void TuneProcess(int argc, char** argv) {
@@ -56,9 +60,14 @@ void TuneProcess(int argc, char** argv) {
       unsetenv("OPENBLAS_CORETYPE");
     }
   }
+  if (UsingTcmalloc()) return;  // it keeps freed memory in its caches anyway
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
+}
+
+std::string AllocatorDescription() {
+  return UsingTcmalloc() ? "tcmalloc" : "glibc malloc";
 }
 
 std::string BlasDescription() {
