@@ -1,5 +1,7 @@
 #include "models/rnn_cores.h"
 
+#include "models/fused_lstm.h"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -59,6 +61,43 @@ UnrollOutput GatedRNNCoreImpl::Unroll(const torch::Tensor& inputs, const State& 
     outputs.push_back(s.tensors[0]);
   }
   return {torch::stack(outputs, 0), s, {}};
+}
+
+namespace {
+
+/// [T, B] float keep factors (0 where a reset flag is set) from [T, B] or [B] flags.
+torch::Tensor KeepFactors(const torch::Tensor& resets, int64_t steps, int64_t batch) {
+  if (!resets.defined()) return {};
+  return resets.to(torch::kBool).logical_not().to(torch::kFloat32).reshape({steps, batch});
+}
+
+}  // namespace
+
+StepOutput LSTMCoreImpl::Step(const torch::Tensor& input, const State& state,
+                              const torch::Tensor& reset_mask) {
+  if (!fused || !FusedLstmSupported(weight_ih.unsqueeze(0), weight_hh)) {
+    return GatedRNNCoreImpl::Step(input, state, reset_mask);
+  }
+  auto x = detail::FlattenInput(input, options.input_size(), type().c_str());
+  auto xg = torch::addmm(bias_ih, x, weight_ih.t()).unsqueeze(0);
+  auto out = FusedLstmUnroll(xg, state.tensors[0], state.tensors[1], weight_hh, bias_hh,
+                             KeepFactors(reset_mask, 1, x.size(0)));
+  return {out.h, State{{out.h, out.c}}, {}};
+}
+
+UnrollOutput LSTMCoreImpl::Unroll(const torch::Tensor& inputs, const State& state,
+                                  const torch::Tensor& resets) {
+  const int64_t steps = inputs.size(0);
+  if (!fused || steps == 0 || !FusedLstmSupported(weight_ih.unsqueeze(0), weight_hh)) {
+    return GatedRNNCoreImpl::Unroll(inputs, state, resets);
+  }
+  const int64_t batch = inputs.size(1);
+  auto flat = detail::FlattenInput(inputs.reshape({steps * batch, -1}), options.input_size(),
+                                   type().c_str());
+  auto xg = torch::addmm(bias_ih, flat, weight_ih.t()).view({steps, batch, -1});
+  auto out = FusedLstmUnroll(xg, state.tensors[0], state.tensors[1], weight_hh, bias_hh,
+                             KeepFactors(resets, steps, batch));
+  return {out.outputs, State{{out.h, out.c}}, {}};
 }
 
 State LSTMCoreImpl::Cell(const torch::Tensor& xg, const State& state) {

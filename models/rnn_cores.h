@@ -48,6 +48,14 @@ class LSTMCoreImpl : public GatedRNNCoreImpl {
   explicit LSTMCoreImpl(RNNCoreOptions options) : GatedRNNCoreImpl(options, 4, true) {}
   std::string type() const override { return "lstm"; }
 
+  /// Float32 CPU steps and unrolls run as one fused autograd node (models/fused_lstm.h) unless
+  /// `fused` is false; both give the same numbers to float rounding.
+  StepOutput Step(const torch::Tensor& input, const State& state,
+                  const torch::Tensor& reset_mask) override;
+  UnrollOutput Unroll(const torch::Tensor& inputs, const State& state,
+                      const torch::Tensor& resets) override;
+  bool fused = true;
+
  protected:
   State Cell(const torch::Tensor& xg, const State& state) override;
 };

@@ -1,0 +1,190 @@
+#include "models/fused_lstm.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace rimlab::models {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// tanh through exp: one libm call instead of tanhf's several; the absolute error stays near 1e-7.
+inline float Tanh(float x) {
+  return 2.0f / (1.0f + std::exp(-2.0f * x)) - 1.0f;
+}
+
+/// `gates` ([B, 4H] rows) holds sigmoid(i, f, 2g, o) (torch's vectorised sigmoid, with the g
+/// pre-activations doubled beforehand, since tanh(x) = 2 sigmoid(2x) - 1); the g block becomes
+/// tanh(g) in place. Then the new cell state, its tanh (kept for backward) and the hidden state.
+void PointwiseForward(float* gates, const float* c_prev, float* c_new, float* tanh_c, float* h_new,
+                      int64_t batch, int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    float* gi = gates + b * 4 * hidden;
+    float* gf = gi + hidden;
+    float* gg = gi + 2 * hidden;
+    float* go = gi + 3 * hidden;
+    const float* cp = c_prev + b * hidden;
+    float* cn = c_new + b * hidden;
+    float* tc = tanh_c + b * hidden;
+    float* hn = h_new + b * hidden;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const float g = 2.0f * gg[j] - 1.0f;
+      gg[j] = g;
+      const float c = gf[j] * cp[j] + gi[j] * g;
+      cn[j] = c;
+      tc[j] = Tanh(c);
+      hn[j] = go[j] * tc[j];
+    }
+  }
+}
+
+/// From the gradients reaching h_t (dh) and c_t (dc), the gradients of the gate pre-activations
+/// (into dgates) and of the reset previous cell state (into dc, overwritten).
+void PointwiseBackward(const float* gates, const float* tanh_c, const float* c_prev,
+                       const float* dh, float* dc, float* dgates, int64_t batch, int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* gi = gates + b * 4 * hidden;
+    const float* gf = gi + hidden;
+    const float* gg = gi + 2 * hidden;
+    const float* go = gi + 3 * hidden;
+    float* di = dgates + b * 4 * hidden;
+    float* df = di + hidden;
+    float* dg = di + 2 * hidden;
+    float* dout = di + 3 * hidden;
+    const float* tcb = tanh_c + b * hidden;
+    const float* cp = c_prev + b * hidden;
+    const float* dhb = dh + b * hidden;
+    float* dcb = dc + b * hidden;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const float i = gi[j], f = gf[j], g = gg[j], o = go[j];
+      const float tc = tcb[j];
+      const float dct = dcb[j] + dhb[j] * o * (1.0f - tc * tc);
+      di[j] = dct * g * i * (1.0f - i);
+      df[j] = dct * cp[j] * f * (1.0f - f);
+      dg[j] = dct * i * (1.0f - g * g);
+      dout[j] = dhb[j] * tc * o * (1.0f - o);
+      dcb[j] = dct * f;
+    }
+  }
+}
+
+/// dst[b, :] = src[b, :] * keep[b] (keep null: a copy).
+void ScaleRows(const float* src, const float* keep, float* dst, int64_t batch, int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const float k = keep != nullptr ? keep[b] : 1.0f;
+    for (int64_t j = 0; j < hidden; ++j) dst[b * hidden + j] = src[b * hidden + j] * k;
+  }
+}
+
+class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& xg,
+                               const torch::Tensor& h0, const torch::Tensor& c0,
+                               const torch::Tensor& weight_hh, const torch::Tensor& bias_hh,
+                               const torch::Tensor& keep) {
+    const int64_t steps = xg.size(0), batch = xg.size(1), hidden = weight_hh.size(1);
+    const auto opts = xg.options();
+    const auto w = weight_hh.contiguous();
+    // The recurrent bias joins the input projections once for all steps; the g block of the
+    // pre-activations and of the recurrent weights is doubled (see PointwiseForward).
+    auto pre = (xg + bias_hh).contiguous();
+    pre.narrow(2, 2 * hidden, hidden).mul_(2.0f);
+    auto w2 = w.clone();
+    w2.narrow(0, 2 * hidden, hidden).mul_(2.0f);
+    auto gates = torch::empty({steps, batch, 4 * hidden}, opts);  // activations, for backward
+    auto h_prev = torch::empty({steps, batch, hidden}, opts);     // reset h_{t-1}: matmul input
+    auto c_prev = torch::empty({steps, batch, hidden}, opts);     // reset c_{t-1}
+    auto hs = torch::empty({steps, batch, hidden}, opts);
+    auto cs = torch::empty({steps, batch, hidden}, opts);
+    auto tanh_cs = torch::empty({steps, batch, hidden}, opts);
+    const auto k = keep.numel() > 0 ? keep.contiguous() : torch::Tensor();
+    auto h = h0.contiguous();
+    auto c = c0.contiguous();
+    for (int64_t t = 0; t < steps; ++t) {
+      const float* kt = k.defined() ? k.data_ptr<float>() + t * batch : nullptr;
+      ScaleRows(h.data_ptr<float>(), kt, h_prev[t].data_ptr<float>(), batch, hidden);
+      ScaleRows(c.data_ptr<float>(), kt, c_prev[t].data_ptr<float>(), batch, hidden);
+      auto g = gates[t];
+      torch::addmm_out(g, pre[t], h_prev[t], w2.t());
+      torch::sigmoid_(g);
+      PointwiseForward(g.data_ptr<float>(), c_prev[t].data_ptr<float>(), cs[t].data_ptr<float>(),
+                       tanh_cs[t].data_ptr<float>(), hs[t].data_ptr<float>(), batch, hidden);
+      h = hs[t];
+      c = cs[t];
+    }
+    ctx->save_for_backward({gates, tanh_cs, h_prev, c_prev, w, keep});
+    // The final state as tensors of their own: outputs of one node must not be views of each
+    // other.
+    return {hs, hs[steps - 1].clone(), cs[steps - 1].clone()};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& gates = saved[0];
+    const auto& tanh_cs = saved[1];
+    const auto& h_prev = saved[2];
+    const auto& c_prev = saved[3];
+    const auto& w = saved[4];
+    const auto k = saved[5].numel() > 0 ? saved[5] : torch::Tensor();
+    const int64_t steps = gates.size(0), batch = gates.size(1), hidden = w.size(1);
+    const auto opts = gates.options();
+    const auto d_outputs = grads[0].defined() ? grads[0].contiguous() : torch::Tensor();
+    auto dh =
+        grads[1].defined() ? grads[1].contiguous().clone() : torch::zeros({batch, hidden}, opts);
+    auto dc =
+        grads[2].defined() ? grads[2].contiguous().clone() : torch::zeros({batch, hidden}, opts);
+    auto dgates = torch::empty({steps, batch, 4 * hidden}, opts);
+    auto dh_prev = torch::empty({batch, hidden}, opts);
+    float* dhp = dh.data_ptr<float>();
+    float* dcp = dc.data_ptr<float>();
+    const int64_t cells = batch * hidden;
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      if (d_outputs.defined()) {
+        const float* dout = d_outputs.data_ptr<float>() + t * cells;
+        for (int64_t x = 0; x < cells; ++x) dhp[x] += dout[x];
+      }
+      auto dg = dgates[t];
+      PointwiseBackward(gates[t].data_ptr<float>(), tanh_cs[t].data_ptr<float>(),
+                        c_prev[t].data_ptr<float>(), dhp, dcp, dg.data_ptr<float>(), batch, hidden);
+      torch::mm_out(dh_prev, dg, w);
+      // Through the reset: the state before it got the gradient times its keep factor.
+      const float* kt = k.defined() ? k.data_ptr<float>() + t * batch : nullptr;
+      ScaleRows(dh_prev.data_ptr<float>(), kt, dhp, batch, hidden);
+      ScaleRows(dcp, kt, dcp, batch, hidden);
+    }
+    auto flat = dgates.view({steps * batch, 4 * hidden});
+    auto d_weight = torch::mm(flat.t(), h_prev.view({steps * batch, hidden}));
+    auto d_bias = flat.sum(0);
+    return {dgates, dh, dc, d_weight, d_bias, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+bool FusedLstmSupported(const torch::Tensor& xg, const torch::Tensor& weight_hh) {
+  return xg.device().is_cpu() && xg.scalar_type() == torch::kFloat32 &&
+         weight_hh.scalar_type() == torch::kFloat32 && xg.dim() == 3 && xg.size(0) > 0;
+}
+
+FusedLstmOutput FusedLstmUnroll(const torch::Tensor& xg, const torch::Tensor& h0,
+                                const torch::Tensor& c0, const torch::Tensor& weight_hh,
+                                const torch::Tensor& bias_hh, const torch::Tensor& keep) {
+  if (!FusedLstmSupported(xg, weight_hh)) {
+    throw std::invalid_argument("FusedLstmUnroll: needs float32 CPU tensors, xg [T >= 1, B, 4H]");
+  }
+  const int64_t hidden = weight_hh.size(1);
+  if (xg.size(2) != 4 * hidden || weight_hh.size(0) != 4 * hidden ||
+      h0.sizes() != torch::IntArrayRef({xg.size(1), hidden}) || c0.sizes() != h0.sizes() ||
+      (keep.defined() && keep.sizes() != torch::IntArrayRef({xg.size(0), xg.size(1)}))) {
+    throw std::invalid_argument("FusedLstmUnroll: shapes do not match");
+  }
+  // An empty tensor for "no resets": a custom function's inputs must all be defined.
+  auto k = keep.defined() ? keep.to(torch::kFloat32).contiguous() : torch::empty({0}, xg.options());
+  auto out = FusedLstmFunction::apply(xg, h0.to(torch::kFloat32), c0.to(torch::kFloat32), weight_hh,
+                                      bias_hh, k);
+  return {out[0], out[1], out[2]};
+}
+
+}  // namespace rimlab::models
