@@ -1,6 +1,6 @@
 #include "models/rnn_cores.h"
 
-#include "models/fused_lstm.h"
+#include "models/fused_rnn.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -75,7 +75,7 @@ torch::Tensor KeepFactors(const torch::Tensor& resets, int64_t steps, int64_t ba
 
 StepOutput LSTMCoreImpl::Step(const torch::Tensor& input, const State& state,
                               const torch::Tensor& reset_mask) {
-  if (!fused || !FusedLstmSupported(weight_ih.unsqueeze(0), weight_hh)) {
+  if (!fused || !FusedRnnSupported(weight_ih.unsqueeze(0), weight_hh)) {
     return GatedRNNCoreImpl::Step(input, state, reset_mask);
   }
   auto x = detail::FlattenInput(input, options.input_size(), type().c_str());
@@ -88,7 +88,7 @@ StepOutput LSTMCoreImpl::Step(const torch::Tensor& input, const State& state,
 UnrollOutput LSTMCoreImpl::Unroll(const torch::Tensor& inputs, const State& state,
                                   const torch::Tensor& resets) {
   const int64_t steps = inputs.size(0);
-  if (!fused || steps == 0 || !FusedLstmSupported(weight_ih.unsqueeze(0), weight_hh)) {
+  if (!fused || steps == 0 || !FusedRnnSupported(weight_ih.unsqueeze(0), weight_hh)) {
     return GatedRNNCoreImpl::Unroll(inputs, state, resets);
   }
   const int64_t batch = inputs.size(1);
@@ -107,6 +107,33 @@ State LSTMCoreImpl::Cell(const torch::Tensor& xg, const State& state) {
   auto c_new = torch::sigmoid(g[1]) * c + torch::sigmoid(g[0]) * torch::tanh(g[2]);
   auto h_new = torch::sigmoid(g[3]) * torch::tanh(c_new);
   return {{h_new, c_new}};
+}
+
+StepOutput GRUCoreImpl::Step(const torch::Tensor& input, const State& state,
+                             const torch::Tensor& reset_mask) {
+  if (!fused || !FusedRnnSupported(weight_ih.unsqueeze(0), weight_hh)) {
+    return GatedRNNCoreImpl::Step(input, state, reset_mask);
+  }
+  auto x = detail::FlattenInput(input, options.input_size(), type().c_str());
+  auto xg = torch::addmm(bias_ih, x, weight_ih.t()).unsqueeze(0);
+  auto out = FusedGruUnroll(xg, state.tensors[0], weight_hh, bias_hh,
+                            KeepFactors(reset_mask, 1, x.size(0)));
+  return {out.h, State{{out.h}}, {}};
+}
+
+UnrollOutput GRUCoreImpl::Unroll(const torch::Tensor& inputs, const State& state,
+                                 const torch::Tensor& resets) {
+  const int64_t steps = inputs.size(0);
+  if (!fused || steps == 0 || !FusedRnnSupported(weight_ih.unsqueeze(0), weight_hh)) {
+    return GatedRNNCoreImpl::Unroll(inputs, state, resets);
+  }
+  const int64_t batch = inputs.size(1);
+  auto flat = detail::FlattenInput(inputs.reshape({steps * batch, -1}), options.input_size(),
+                                   type().c_str());
+  auto xg = torch::addmm(bias_ih, flat, weight_ih.t()).view({steps, batch, -1});
+  auto out =
+      FusedGruUnroll(xg, state.tensors[0], weight_hh, bias_hh, KeepFactors(resets, steps, batch));
+  return {out.outputs, State{{out.h}}, {}};
 }
 
 State GRUCoreImpl::Cell(const torch::Tensor& xg, const State& state) {

@@ -48,7 +48,7 @@ class LSTMCoreImpl : public GatedRNNCoreImpl {
   explicit LSTMCoreImpl(RNNCoreOptions options) : GatedRNNCoreImpl(options, 4, true) {}
   std::string type() const override { return "lstm"; }
 
-  /// Float32 CPU steps and unrolls run as one fused autograd node (models/fused_lstm.h) unless
+  /// Float32 CPU steps and unrolls run as one fused autograd node (models/fused_rnn.h) unless
   /// `fused` is false; both give the same numbers to float rounding.
   StepOutput Step(const torch::Tensor& input, const State& state,
                   const torch::Tensor& reset_mask) override;
@@ -65,6 +65,13 @@ class GRUCoreImpl : public GatedRNNCoreImpl {
  public:
   explicit GRUCoreImpl(RNNCoreOptions options) : GatedRNNCoreImpl(options, 3, false) {}
   std::string type() const override { return "gru"; }
+
+  /// As LSTMCoreImpl's: fused unless `fused` is false (models/fused_rnn.h).
+  StepOutput Step(const torch::Tensor& input, const State& state,
+                  const torch::Tensor& reset_mask) override;
+  UnrollOutput Unroll(const torch::Tensor& inputs, const State& state,
+                      const torch::Tensor& resets) override;
+  bool fused = true;
 
  protected:
   State Cell(const torch::Tensor& xg, const State& state) override;

@@ -1,4 +1,4 @@
-#include "models/fused_lstm.h"
+#include "models/fused_rnn.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -161,17 +161,143 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
   }
 };
 
+/// GRU forward, one step: `rz` ([B, 2H] rows) holds sigmoid(r, z); hg ([B, 3H] rows) the recurrent
+/// projections with bias_hh; x ([B, 3H] rows) the input projections. Writes n and the new h.
+void GruPointwiseForward(const float* x, const float* rz, const float* hg, const float* h_prev,
+                         float* n_out, float* h_new, int64_t batch, int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* xn = x + b * 3 * hidden + 2 * hidden;
+    const float* r = rz + b * 2 * hidden;
+    const float* z = r + hidden;
+    const float* hn = hg + b * 3 * hidden + 2 * hidden;
+    const float* hp = h_prev + b * hidden;
+    float* n = n_out + b * hidden;
+    float* h = h_new + b * hidden;
+    for (int64_t j = 0; j < hidden; ++j) {
+      n[j] = Tanh(xn[j] + r[j] * hn[j]);
+      h[j] = n[j] + z[j] * (hp[j] - n[j]);
+    }
+  }
+}
+
+/// GRU backward, one step: from dh (the gradient reaching h_t) the gradients of the input
+/// projections (dx, [B, 3H] rows) and of the recurrent projections (dhg); dh becomes the part of
+/// the gradient of h_{t-1} that bypasses the matrix product (dh * z).
+void GruPointwiseBackward(const float* rz, const float* n, const float* hg, const float* h_prev,
+                          float* dh, float* dx, float* dhg, int64_t batch, int64_t hidden) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* r = rz + b * 2 * hidden;
+    const float* z = r + hidden;
+    const float* nb = n + b * hidden;
+    const float* hn = hg + b * 3 * hidden + 2 * hidden;
+    const float* hp = h_prev + b * hidden;
+    float* dhb = dh + b * hidden;
+    float* dxr = dx + b * 3 * hidden;
+    float* dxz = dxr + hidden;
+    float* dxn = dxr + 2 * hidden;
+    float* dgr = dhg + b * 3 * hidden;
+    float* dgz = dgr + hidden;
+    float* dgn = dgr + 2 * hidden;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const float d = dhb[j];
+      const float dn = d * (1.0f - z[j]) * (1.0f - nb[j] * nb[j]);
+      const float dz = d * (hp[j] - nb[j]) * z[j] * (1.0f - z[j]);
+      const float dr = dn * hn[j] * r[j] * (1.0f - r[j]);
+      dxr[j] = dr;
+      dxz[j] = dz;
+      dxn[j] = dn;
+      dgr[j] = dr;
+      dgz[j] = dz;
+      dgn[j] = dn * r[j];
+      dhb[j] = d * z[j];
+    }
+  }
+}
+
+class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& xg,
+                               const torch::Tensor& h0, const torch::Tensor& weight_hh,
+                               const torch::Tensor& bias_hh, const torch::Tensor& keep) {
+    const int64_t steps = xg.size(0), batch = xg.size(1), hidden = weight_hh.size(1);
+    const auto opts = xg.options();
+    const auto w = weight_hh.contiguous();
+    const auto x = xg.contiguous();
+    auto hg = torch::empty({steps, batch, 3 * hidden}, opts);  // W_hh h_{t-1} + b_hh
+    auto rz = torch::empty({steps, batch, 2 * hidden}, opts);  // sigmoid(r), sigmoid(z)
+    auto ns = torch::empty({steps, batch, hidden}, opts);
+    auto h_prev = torch::empty({steps, batch, hidden}, opts);  // reset h_{t-1}
+    auto hs = torch::empty({steps, batch, hidden}, opts);
+    const auto k = keep.numel() > 0 ? keep.contiguous() : torch::Tensor();
+    auto h = h0.contiguous();
+    for (int64_t t = 0; t < steps; ++t) {
+      const float* kt = k.defined() ? k.data_ptr<float>() + t * batch : nullptr;
+      ScaleRows(h.data_ptr<float>(), kt, h_prev[t].data_ptr<float>(), batch, hidden);
+      auto g = hg[t];
+      torch::addmm_out(g, bias_hh, h_prev[t], w.t());
+      auto r = rz[t];
+      torch::add_out(r, x[t].narrow(1, 0, 2 * hidden), g.narrow(1, 0, 2 * hidden));
+      torch::sigmoid_(r);
+      GruPointwiseForward(x[t].data_ptr<float>(), r.data_ptr<float>(), g.data_ptr<float>(),
+                          h_prev[t].data_ptr<float>(), ns[t].data_ptr<float>(),
+                          hs[t].data_ptr<float>(), batch, hidden);
+      h = hs[t];
+    }
+    ctx->save_for_backward({rz, ns, hg, h_prev, w, keep});
+    return {hs, hs[steps - 1].clone()};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& rz = saved[0];
+    const auto& ns = saved[1];
+    const auto& hg = saved[2];
+    const auto& h_prev = saved[3];
+    const auto& w = saved[4];
+    const auto k = saved[5].numel() > 0 ? saved[5] : torch::Tensor();
+    const int64_t steps = rz.size(0), batch = rz.size(1), hidden = w.size(1);
+    const auto opts = rz.options();
+    const auto d_outputs = grads[0].defined() ? grads[0].contiguous() : torch::Tensor();
+    auto dh =
+        grads[1].defined() ? grads[1].contiguous().clone() : torch::zeros({batch, hidden}, opts);
+    auto dx = torch::empty({steps, batch, 3 * hidden}, opts);
+    auto dhg = torch::empty({steps, batch, 3 * hidden}, opts);
+    auto dh_mm = torch::empty({batch, hidden}, opts);
+    float* dhp = dh.data_ptr<float>();
+    const int64_t cells = batch * hidden;
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      if (d_outputs.defined()) {
+        const float* dout = d_outputs.data_ptr<float>() + t * cells;
+        for (int64_t i = 0; i < cells; ++i) dhp[i] += dout[i];
+      }
+      auto dg = dhg[t];
+      GruPointwiseBackward(rz[t].data_ptr<float>(), ns[t].data_ptr<float>(),
+                           hg[t].data_ptr<float>(), h_prev[t].data_ptr<float>(), dhp,
+                           dx[t].data_ptr<float>(), dg.data_ptr<float>(), batch, hidden);
+      torch::mm_out(dh_mm, dg, w);
+      const float* kt = k.defined() ? k.data_ptr<float>() + t * batch : nullptr;
+      const float* mm = dh_mm.data_ptr<float>();
+      for (int64_t i = 0; i < cells; ++i) dhp[i] += mm[i];
+      ScaleRows(dhp, kt, dhp, batch, hidden);
+    }
+    auto flat = dhg.view({steps * batch, 3 * hidden});
+    auto d_weight = torch::mm(flat.t(), h_prev.view({steps * batch, hidden}));
+    auto d_bias = flat.sum(0);
+    return {dx, dh, d_weight, d_bias, torch::Tensor()};
+  }
+};
+
 }  // namespace
 
-bool FusedLstmSupported(const torch::Tensor& xg, const torch::Tensor& weight_hh) {
+bool FusedRnnSupported(const torch::Tensor& xg, const torch::Tensor& weight_hh) {
   return xg.device().is_cpu() && xg.scalar_type() == torch::kFloat32 &&
          weight_hh.scalar_type() == torch::kFloat32 && xg.dim() == 3 && xg.size(0) > 0;
 }
 
-FusedLstmOutput FusedLstmUnroll(const torch::Tensor& xg, const torch::Tensor& h0,
-                                const torch::Tensor& c0, const torch::Tensor& weight_hh,
-                                const torch::Tensor& bias_hh, const torch::Tensor& keep) {
-  if (!FusedLstmSupported(xg, weight_hh)) {
+FusedRnnOutput FusedLstmUnroll(const torch::Tensor& xg, const torch::Tensor& h0,
+                               const torch::Tensor& c0, const torch::Tensor& weight_hh,
+                               const torch::Tensor& bias_hh, const torch::Tensor& keep) {
+  if (!FusedRnnSupported(xg, weight_hh)) {
     throw std::invalid_argument("FusedLstmUnroll: needs float32 CPU tensors, xg [T >= 1, B, 4H]");
   }
   const int64_t hidden = weight_hh.size(1);
@@ -185,6 +311,27 @@ FusedLstmOutput FusedLstmUnroll(const torch::Tensor& xg, const torch::Tensor& h0
   auto out = FusedLstmFunction::apply(xg, h0.to(torch::kFloat32), c0.to(torch::kFloat32), weight_hh,
                                       bias_hh, k);
   return {out[0], out[1], out[2]};
+}
+
+}  // namespace rimlab::models
+
+namespace rimlab::models {
+
+FusedRnnOutput FusedGruUnroll(const torch::Tensor& xg, const torch::Tensor& h0,
+                              const torch::Tensor& weight_hh, const torch::Tensor& bias_hh,
+                              const torch::Tensor& keep) {
+  if (!FusedRnnSupported(xg, weight_hh)) {
+    throw std::invalid_argument("FusedGruUnroll: needs float32 CPU tensors, xg [T >= 1, B, 3H]");
+  }
+  const int64_t hidden = weight_hh.size(1);
+  if (xg.size(2) != 3 * hidden || weight_hh.size(0) != 3 * hidden ||
+      h0.sizes() != torch::IntArrayRef({xg.size(1), hidden}) ||
+      (keep.defined() && keep.sizes() != torch::IntArrayRef({xg.size(0), xg.size(1)}))) {
+    throw std::invalid_argument("FusedGruUnroll: shapes do not match");
+  }
+  auto k = keep.defined() ? keep.to(torch::kFloat32).contiguous() : torch::empty({0}, xg.options());
+  auto out = FusedGruFunction::apply(xg, h0.to(torch::kFloat32), weight_hh, bias_hh, k);
+  return {out[0], out[1], torch::Tensor()};
 }
 
 }  // namespace rimlab::models
