@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 namespace rimlab::models {
 
@@ -78,6 +79,32 @@ void ScaleRows(const float* src, const float* keep, float* dst, int64_t batch, i
   }
 }
 
+/// The gradient reaching a final state output, or zeros when nothing used that output.
+torch::Tensor FinalStateGrad(const torch::Tensor& grad, int64_t batch, int64_t hidden,
+                             const torch::TensorOptions& opts) {
+  return grad.defined() ? grad.contiguous().clone() : torch::zeros({batch, hidden}, opts);
+}
+
+/// The saved keep factors, undefined for "no resets" (saved as an empty tensor).
+torch::Tensor SavedKeep(const torch::Tensor& saved) {
+  return saved.numel() > 0 ? saved : torch::Tensor();
+}
+
+/// Adds step t's slice of the outputs' gradient (if any) to dh.
+void AddOutputGrad(const torch::Tensor& d_outputs, int64_t t, float* dh, int64_t cells) {
+  if (!d_outputs.defined()) return;
+  const float* d = d_outputs.data_ptr<float>() + t * cells;
+  for (int64_t i = 0; i < cells; ++i) dh[i] += d[i];
+}
+
+/// Gradients of weight_hh and bias_hh from the recurrent projections' gradients ([T, B, G H]) and
+/// the (reset) previous hidden states ([T, B, H]): one matrix product over all steps.
+std::pair<torch::Tensor, torch::Tensor> RecurrentParamGrads(const torch::Tensor& d_proj,
+                                                            const torch::Tensor& h_prev) {
+  auto flat = d_proj.view({-1, d_proj.size(2)});
+  return {torch::mm(flat.t(), h_prev.view({flat.size(0), h_prev.size(2)})), flat.sum(0)};
+}
+
 class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& xg,
@@ -127,24 +154,19 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     const auto& h_prev = saved[2];
     const auto& c_prev = saved[3];
     const auto& w = saved[4];
-    const auto k = saved[5].numel() > 0 ? saved[5] : torch::Tensor();
+    const auto k = SavedKeep(saved[5]);
     const int64_t steps = gates.size(0), batch = gates.size(1), hidden = w.size(1);
     const auto opts = gates.options();
     const auto d_outputs = grads[0].defined() ? grads[0].contiguous() : torch::Tensor();
-    auto dh =
-        grads[1].defined() ? grads[1].contiguous().clone() : torch::zeros({batch, hidden}, opts);
-    auto dc =
-        grads[2].defined() ? grads[2].contiguous().clone() : torch::zeros({batch, hidden}, opts);
+    auto dh = FinalStateGrad(grads[1], batch, hidden, opts);
+    auto dc = FinalStateGrad(grads[2], batch, hidden, opts);
     auto dgates = torch::empty({steps, batch, 4 * hidden}, opts);
     auto dh_prev = torch::empty({batch, hidden}, opts);
     float* dhp = dh.data_ptr<float>();
     float* dcp = dc.data_ptr<float>();
     const int64_t cells = batch * hidden;
     for (int64_t t = steps - 1; t >= 0; --t) {
-      if (d_outputs.defined()) {
-        const float* dout = d_outputs.data_ptr<float>() + t * cells;
-        for (int64_t x = 0; x < cells; ++x) dhp[x] += dout[x];
-      }
+      AddOutputGrad(d_outputs, t, dhp, cells);
       auto dg = dgates[t];
       PointwiseBackward(gates[t].data_ptr<float>(), tanh_cs[t].data_ptr<float>(),
                         c_prev[t].data_ptr<float>(), dhp, dcp, dg.data_ptr<float>(), batch, hidden);
@@ -154,9 +176,7 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
       ScaleRows(dh_prev.data_ptr<float>(), kt, dhp, batch, hidden);
       ScaleRows(dcp, kt, dcp, batch, hidden);
     }
-    auto flat = dgates.view({steps * batch, 4 * hidden});
-    auto d_weight = torch::mm(flat.t(), h_prev.view({steps * batch, hidden}));
-    auto d_bias = flat.sum(0);
+    auto [d_weight, d_bias] = RecurrentParamGrads(dgates, h_prev);
     return {dgates, dh, dc, d_weight, d_bias, torch::Tensor()};
   }
 };
@@ -254,22 +274,18 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     const auto& hg = saved[2];
     const auto& h_prev = saved[3];
     const auto& w = saved[4];
-    const auto k = saved[5].numel() > 0 ? saved[5] : torch::Tensor();
+    const auto k = SavedKeep(saved[5]);
     const int64_t steps = rz.size(0), batch = rz.size(1), hidden = w.size(1);
     const auto opts = rz.options();
     const auto d_outputs = grads[0].defined() ? grads[0].contiguous() : torch::Tensor();
-    auto dh =
-        grads[1].defined() ? grads[1].contiguous().clone() : torch::zeros({batch, hidden}, opts);
+    auto dh = FinalStateGrad(grads[1], batch, hidden, opts);
     auto dx = torch::empty({steps, batch, 3 * hidden}, opts);
     auto dhg = torch::empty({steps, batch, 3 * hidden}, opts);
     auto dh_mm = torch::empty({batch, hidden}, opts);
     float* dhp = dh.data_ptr<float>();
     const int64_t cells = batch * hidden;
     for (int64_t t = steps - 1; t >= 0; --t) {
-      if (d_outputs.defined()) {
-        const float* dout = d_outputs.data_ptr<float>() + t * cells;
-        for (int64_t i = 0; i < cells; ++i) dhp[i] += dout[i];
-      }
+      AddOutputGrad(d_outputs, t, dhp, cells);
       auto dg = dhg[t];
       GruPointwiseBackward(rz[t].data_ptr<float>(), ns[t].data_ptr<float>(),
                            hg[t].data_ptr<float>(), h_prev[t].data_ptr<float>(), dhp,
@@ -280,9 +296,7 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
       for (int64_t i = 0; i < cells; ++i) dhp[i] += mm[i];
       ScaleRows(dhp, kt, dhp, batch, hidden);
     }
-    auto flat = dhg.view({steps * batch, 3 * hidden});
-    auto d_weight = torch::mm(flat.t(), h_prev.view({steps * batch, hidden}));
-    auto d_bias = flat.sum(0);
+    auto [d_weight, d_bias] = RecurrentParamGrads(dhg, h_prev);
     return {dx, dh, d_weight, d_bias, torch::Tensor()};
   }
 };

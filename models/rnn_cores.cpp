@@ -34,12 +34,35 @@ State GatedRNNCoreImpl::InitialState(int64_t batch) const {
   return s;
 }
 
+namespace {
+
+/// [T, B] float keep factors (0 where a reset flag is set) from [T, B] or [B] flags.
+torch::Tensor KeepFactors(const torch::Tensor& resets, int64_t steps, int64_t batch) {
+  if (!resets.defined()) return {};
+  return resets.to(torch::kBool).logical_not().to(torch::kFloat32).reshape({steps, batch});
+}
+
+}  // namespace
+
 StepOutput GatedRNNCoreImpl::Step(const torch::Tensor& input, const State& state,
                                   const torch::Tensor& reset_mask) {
   auto x = detail::FlattenInput(input, options.input_size(), type().c_str());
-  State s = ResetState(state, reset_mask);
-  State next = Cell(torch::addmm(bias_ih, x, weight_ih.t()), s);
+  auto xg = torch::addmm(bias_ih, x, weight_ih.t());
+  if (UseFused(xg)) {
+    auto out = FusedUnroll(xg.unsqueeze(0), state, KeepFactors(reset_mask, 1, x.size(0)));
+    return {out.outputs[0], out.state, {}};
+  }
+  State next = Cell(xg, ResetState(state, reset_mask));
   return {next.tensors[0], next, {}};
+}
+
+bool GatedRNNCoreImpl::UseFused(const torch::Tensor& xg) const {
+  return fused && FusedRnnSupported(xg.dim() == 3 ? xg : xg.unsqueeze(0), weight_hh);
+}
+
+UnrollOutput GatedRNNCoreImpl::FusedUnroll(const torch::Tensor& /*xg*/, const State& /*state*/,
+                                           const torch::Tensor& /*keep*/) {
+  throw std::logic_error(type() + " core: no fused unroll");
 }
 
 UnrollOutput GatedRNNCoreImpl::Unroll(const torch::Tensor& inputs, const State& state,
@@ -49,6 +72,7 @@ UnrollOutput GatedRNNCoreImpl::Unroll(const torch::Tensor& inputs, const State& 
   auto flat = detail::FlattenInput(inputs.reshape({steps * batch, -1}), options.input_size(),
                                    type().c_str());
   auto xg = torch::addmm(bias_ih, flat, weight_ih.t()).view({steps, batch, -1});
+  if (steps > 0 && UseFused(xg)) return FusedUnroll(xg, state, KeepFactors(resets, steps, batch));
   std::vector<torch::Tensor> outputs;
   outputs.reserve(static_cast<size_t>(steps));
   State s = state;
@@ -63,40 +87,9 @@ UnrollOutput GatedRNNCoreImpl::Unroll(const torch::Tensor& inputs, const State& 
   return {torch::stack(outputs, 0), s, {}};
 }
 
-namespace {
-
-/// [T, B] float keep factors (0 where a reset flag is set) from [T, B] or [B] flags.
-torch::Tensor KeepFactors(const torch::Tensor& resets, int64_t steps, int64_t batch) {
-  if (!resets.defined()) return {};
-  return resets.to(torch::kBool).logical_not().to(torch::kFloat32).reshape({steps, batch});
-}
-
-}  // namespace
-
-StepOutput LSTMCoreImpl::Step(const torch::Tensor& input, const State& state,
-                              const torch::Tensor& reset_mask) {
-  if (!fused || !FusedRnnSupported(weight_ih.unsqueeze(0), weight_hh)) {
-    return GatedRNNCoreImpl::Step(input, state, reset_mask);
-  }
-  auto x = detail::FlattenInput(input, options.input_size(), type().c_str());
-  auto xg = torch::addmm(bias_ih, x, weight_ih.t()).unsqueeze(0);
-  auto out = FusedLstmUnroll(xg, state.tensors[0], state.tensors[1], weight_hh, bias_hh,
-                             KeepFactors(reset_mask, 1, x.size(0)));
-  return {out.h, State{{out.h, out.c}}, {}};
-}
-
-UnrollOutput LSTMCoreImpl::Unroll(const torch::Tensor& inputs, const State& state,
-                                  const torch::Tensor& resets) {
-  const int64_t steps = inputs.size(0);
-  if (!fused || steps == 0 || !FusedRnnSupported(weight_ih.unsqueeze(0), weight_hh)) {
-    return GatedRNNCoreImpl::Unroll(inputs, state, resets);
-  }
-  const int64_t batch = inputs.size(1);
-  auto flat = detail::FlattenInput(inputs.reshape({steps * batch, -1}), options.input_size(),
-                                   type().c_str());
-  auto xg = torch::addmm(bias_ih, flat, weight_ih.t()).view({steps, batch, -1});
-  auto out = FusedLstmUnroll(xg, state.tensors[0], state.tensors[1], weight_hh, bias_hh,
-                             KeepFactors(resets, steps, batch));
+UnrollOutput LSTMCoreImpl::FusedUnroll(const torch::Tensor& xg, const State& state,
+                                       const torch::Tensor& keep) {
+  auto out = FusedLstmUnroll(xg, state.tensors[0], state.tensors[1], weight_hh, bias_hh, keep);
   return {out.outputs, State{{out.h, out.c}}, {}};
 }
 
@@ -109,30 +102,9 @@ State LSTMCoreImpl::Cell(const torch::Tensor& xg, const State& state) {
   return {{h_new, c_new}};
 }
 
-StepOutput GRUCoreImpl::Step(const torch::Tensor& input, const State& state,
-                             const torch::Tensor& reset_mask) {
-  if (!fused || !FusedRnnSupported(weight_ih.unsqueeze(0), weight_hh)) {
-    return GatedRNNCoreImpl::Step(input, state, reset_mask);
-  }
-  auto x = detail::FlattenInput(input, options.input_size(), type().c_str());
-  auto xg = torch::addmm(bias_ih, x, weight_ih.t()).unsqueeze(0);
-  auto out = FusedGruUnroll(xg, state.tensors[0], weight_hh, bias_hh,
-                            KeepFactors(reset_mask, 1, x.size(0)));
-  return {out.h, State{{out.h}}, {}};
-}
-
-UnrollOutput GRUCoreImpl::Unroll(const torch::Tensor& inputs, const State& state,
-                                 const torch::Tensor& resets) {
-  const int64_t steps = inputs.size(0);
-  if (!fused || steps == 0 || !FusedRnnSupported(weight_ih.unsqueeze(0), weight_hh)) {
-    return GatedRNNCoreImpl::Unroll(inputs, state, resets);
-  }
-  const int64_t batch = inputs.size(1);
-  auto flat = detail::FlattenInput(inputs.reshape({steps * batch, -1}), options.input_size(),
-                                   type().c_str());
-  auto xg = torch::addmm(bias_ih, flat, weight_ih.t()).view({steps, batch, -1});
-  auto out =
-      FusedGruUnroll(xg, state.tensors[0], weight_hh, bias_hh, KeepFactors(resets, steps, batch));
+UnrollOutput GRUCoreImpl::FusedUnroll(const torch::Tensor& xg, const State& state,
+                                      const torch::Tensor& keep) {
+  auto out = FusedGruUnroll(xg, state.tensors[0], weight_hh, bias_hh, keep);
   return {out.outputs, State{{out.h}}, {}};
 }
 

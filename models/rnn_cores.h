@@ -33,12 +33,20 @@ class GatedRNNCoreImpl : public RecurrentCoreImpl {
 
   RNNCoreOptions options;
   torch::Tensor weight_ih, weight_hh, bias_ih, bias_hh;
+  /// Float32 CPU steps and unrolls run as one fused autograd node (models/fused_rnn.h) unless
+  /// this is false; both give the same numbers to float rounding.
+  bool fused = true;
 
  protected:
   /// One cell update from the projected input `xg` ([B, G*H], biases included).
   virtual State Cell(const torch::Tensor& xg, const State& state) = 0;
+  /// T cell updates from `xg` ([T, B, G*H]) as one fused node; keep: [T, B] factors or undefined.
+  virtual UnrollOutput FusedUnroll(const torch::Tensor& xg, const State& state,
+                                   const torch::Tensor& keep);
 
  private:
+  bool UseFused(const torch::Tensor& xg) const;
+
   int64_t gates_;
   bool has_cell_;
 };
@@ -48,16 +56,10 @@ class LSTMCoreImpl : public GatedRNNCoreImpl {
   explicit LSTMCoreImpl(RNNCoreOptions options) : GatedRNNCoreImpl(options, 4, true) {}
   std::string type() const override { return "lstm"; }
 
-  /// Float32 CPU steps and unrolls run as one fused autograd node (models/fused_rnn.h) unless
-  /// `fused` is false; both give the same numbers to float rounding.
-  StepOutput Step(const torch::Tensor& input, const State& state,
-                  const torch::Tensor& reset_mask) override;
-  UnrollOutput Unroll(const torch::Tensor& inputs, const State& state,
-                      const torch::Tensor& resets) override;
-  bool fused = true;
-
  protected:
   State Cell(const torch::Tensor& xg, const State& state) override;
+  UnrollOutput FusedUnroll(const torch::Tensor& xg, const State& state,
+                           const torch::Tensor& keep) override;
 };
 TORCH_MODULE(LSTMCore);
 
@@ -66,15 +68,10 @@ class GRUCoreImpl : public GatedRNNCoreImpl {
   explicit GRUCoreImpl(RNNCoreOptions options) : GatedRNNCoreImpl(options, 3, false) {}
   std::string type() const override { return "gru"; }
 
-  /// As LSTMCoreImpl's: fused unless `fused` is false (models/fused_rnn.h).
-  StepOutput Step(const torch::Tensor& input, const State& state,
-                  const torch::Tensor& reset_mask) override;
-  UnrollOutput Unroll(const torch::Tensor& inputs, const State& state,
-                      const torch::Tensor& resets) override;
-  bool fused = true;
-
  protected:
   State Cell(const torch::Tensor& xg, const State& state) override;
+  UnrollOutput FusedUnroll(const torch::Tensor& xg, const State& state,
+                           const torch::Tensor& keep) override;
 };
 TORCH_MODULE(GRUCore);
 
