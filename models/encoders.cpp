@@ -1,5 +1,6 @@
 #include "models/encoders.h"
 
+#include "models/fused_conv.h"
 #include "models/rnn_cores.h"
 
 #include <cmath>
@@ -197,7 +198,16 @@ torch::Tensor GridEncoderImpl::forward(const torch::Tensor& image, const torch::
   // One table for the three channels: offset the colour and state indices past the objects.
   torch::Tensor x;
   if (o.arch() == "conv") {
-    x = convs->forward(image.permute({0, 3, 1, 2}).to(torch::kFloat32));  // [B, 3, H, W]
+    const auto& w1 = convs[0]->as<torch::nn::Conv2d>()->weight;
+    const auto& w2 = convs[3]->as<torch::nn::Conv2d>()->weight;
+    const auto& w3 = convs[5]->as<torch::nn::Conv2d>()->weight;
+    if (o.fused() && FusedGridConvSupported(image, w1, w2, w3)) {
+      x = FusedGridConv(image, w1, convs[0]->as<torch::nn::Conv2d>()->bias, w2,
+                        convs[3]->as<torch::nn::Conv2d>()->bias, w3,
+                        convs[5]->as<torch::nn::Conv2d>()->bias);  // [B, C3 H3 W3]
+    } else {
+      x = convs->forward(image.permute({0, 3, 1, 2}).to(torch::kFloat32));  // [B, 3, H, W]
+    }
   } else {
     auto offsets = torch::tensor({int64_t{0}, o.num_objects(), o.num_objects() + o.num_colors()},
                                  torch::kInt64)

@@ -89,6 +89,9 @@ struct GridEncoderOptions {
   TORCH_ARG(bool, set_output) = false;
   /// Width of the vector output (set_output false).
   TORCH_ARG(int64_t, output_size) = 256;
+  /// arch "conv": run the image network as one autograd node (models/fused_conv.h) when it
+  /// applies; false keeps torch's layers (the reference the fused path is tested against).
+  TORCH_ARG(bool, fused) = true;
 };
 
 /// image uint8 [B, H, W, 3] (HWC), direction int [B] or [B, 1] in 0..3, mission int [B, L] (or
