@@ -14,6 +14,9 @@ struct LossOptions {
   double entropy_coef = 0.01;
   double value_coef = 0.5;
   bool norm_adv = true;
+  /// Compute the loss as one autograd node (agents/fused_loss.h) when it applies; false keeps
+  /// the operator-by-operator reference.
+  bool fused = true;
 };
 
 struct MinibatchLoss {

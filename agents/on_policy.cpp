@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "agents/a2c.h"
+#include "agents/fused_loss.h"
 #include "agents/losses.h"
 #include "agents/ppo.h"
 
@@ -48,25 +49,33 @@ void NormalizeAdvantages(ChunkBatch* batch) {
 
 MinibatchLoss ChunkLoss(ActorCritic& model, const ChunkBatch& mb, const LossOptions& o,
                         double rows) {
-  const auto& mask = mb.mask;
-  const auto mean = [&](const torch::Tensor& x) {
-    return rows > 0.0 ? (x * mask).sum() / rows : MaskedMean(x, mask);
-  };
   auto out = model->Unroll(mb.obs, mb.state, mb.first);
-  auto logp = LogProbs(out.logits, mb.actions);
-  auto entropy = mean(Entropy(out.logits));
   auto adv = mb.advantages;
   if (o.norm_adv && rows <= 0.0) {
     ChunkBatch normalized;
-    normalized.mask = mask;
+    normalized.mask = mb.mask;
     normalized.advantages = adv;
     NormalizeAdvantages(&normalized);
     adv = normalized.advantages;
   }
+  const LossInputs inputs{out.logits, out.value, mb.actions, mb.log_probs,
+                          mb.values,  adv,       mb.returns, mb.mask};
+  if (o.fused && FusedLossSupported(inputs)) return FusedActorCriticLoss(inputs, o, rows);
+  return OperatorActorCriticLoss(inputs, o, rows);
+}
+
+MinibatchLoss OperatorActorCriticLoss(const LossInputs& in, const LossOptions& o, double rows) {
+  const auto& mask = in.mask;
+  const auto mean = [&](const torch::Tensor& x) {
+    return rows > 0.0 ? (x * mask).sum() / rows : MaskedMean(x, mask);
+  };
+  const auto& adv = in.advantages;
+  auto logp = LogProbs(in.logits, in.actions);
+  auto entropy = mean(Entropy(in.logits));
   MinibatchLoss r;
   torch::Tensor policy_loss;
   if (o.clip > 0.0) {
-    auto log_ratio = logp - mb.log_probs;
+    auto log_ratio = logp - in.log_probs;
     auto ratio = log_ratio.exp();
     auto surr1 = ratio * adv;
     auto surr2 = torch::clamp(ratio, 1.0 - o.clip, 1.0 + o.clip) * adv;
@@ -79,11 +88,11 @@ MinibatchLoss ChunkLoss(ActorCritic& model, const ChunkBatch& mb, const LossOpti
   }
   torch::Tensor value_loss;
   if (o.clip_value && o.clip > 0.0) {
-    auto clipped = mb.values + torch::clamp(out.value - mb.values, -o.clip, o.clip);
+    auto clipped = in.values + torch::clamp(in.value - in.values, -o.clip, o.clip);
     value_loss =
-        0.5 * mean(torch::max((out.value - mb.returns).pow(2), (clipped - mb.returns).pow(2)));
+        0.5 * mean(torch::max((in.value - in.returns).pow(2), (clipped - in.returns).pow(2)));
   } else {
-    value_loss = 0.5 * mean((out.value - mb.returns).pow(2));
+    value_loss = 0.5 * mean((in.value - in.returns).pow(2));
   }
   r.loss = policy_loss - o.entropy_coef * entropy + o.value_coef * value_loss;
   r.policy_loss = policy_loss.item<double>();
