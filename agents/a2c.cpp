@@ -45,6 +45,7 @@ LossMetrics A2c::Update(RolloutBuffer* buffer, double progress) {
   o.entropy_coef = c.entropy_coef;
   o.value_coef = c.value_coef;
   o.norm_adv = c.norm_adv;
+  o.fused = fused_;
   // One chunk per env spanning the whole rollout: backpropagation through all of it.
   const ChunkBatch batch =
       GatherChunks(*buffer, torch::arange(buffer->envs, torch::kInt64), buffer->steps);

@@ -46,6 +46,12 @@ class OnPolicyAlgorithm {
   /// Threads that share each minibatch's forward and backward passes (see parallel_gradient.h);
   /// 1 by default. Returns the count in use: 1 for a model whose training pass is random.
   virtual int set_learner_threads(int threads) = 0;
+  /// Whether the models' fused autograd nodes and the fused loss are used (the default), or
+  /// torch's operators: for timing one against the other in `rimlab bench ppo fused=1,0`.
+  void set_fused(bool on) { fused_ = on; }
+
+ protected:
+  bool fused_ = true;
 };
 
 /// Reads `algo` ("ppo" or "a2c") options from its section and builds it for `model`; unknown keys

@@ -66,6 +66,7 @@ LossMetrics Ppo::Update(RolloutBuffer* buffer, double progress) {
   loss_options.entropy_coef = c.entropy_coef;
   loss_options.value_coef = c.value_coef;
   loss_options.norm_adv = c.norm_adv;
+  loss_options.fused = fused_;
 
   const int64_t num_chunks = buffer->steps / c.recurrence * buffer->envs;
   const int64_t chunks_per_batch = c.batch_size / c.recurrence;

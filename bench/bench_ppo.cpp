@@ -15,7 +15,8 @@
 // each), cores=lstm,rim, rim_units=6, rim_top_k=4, profile=PREFIX (also
 // write an autograd-profiler trace of one iteration per policy to PREFIX_<core>.json), ops=N
 // (print the N operators with the most self time in one iteration, by name and input shapes:
-// the trace alone cannot tell a 64x64 product from a large one).
+// the trace alone cannot tell a 64x64 product from a large one), fused=1,0 (also measure the
+// same policy with torch's operators in place of the fused image network, RNN cells and loss).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
@@ -33,6 +34,7 @@
 #include "agents/parallel_gradient.h"
 #include "bench/bench.h"
 #include "envs/registry.h"
+#include "models/rnn_cores.h"
 #include "runners/process_tuning.h"
 #include "runners/rl_trainer.h"
 
@@ -137,13 +139,20 @@ int RunPpoSuite(const BenchArgs& args) {
   // One variant per core and learner-thread count, all measured in the same interleaved rounds;
   // a variant is named after its core, plus "_lt<N>" when several thread counts are compared.
   const auto learner_threads = list("learner_threads", "2");
+  const auto fused = list("fused", "1");
   std::vector<std::string> cores, core_types;
   std::vector<int> variant_threads;
+  std::vector<bool> variant_fused;
   for (const auto& core : list("cores", "lstm,rim")) {
     for (const auto& lt : learner_threads) {
-      cores.push_back(learner_threads.size() > 1 ? core + "_lt" + lt : core);
-      core_types.push_back(core);
-      variant_threads.push_back(std::stoi(lt));
+      for (const auto& f : fused) {
+        std::string name = learner_threads.size() > 1 ? core + "_lt" + lt : core;
+        if (fused.size() > 1) name += f == "0" ? "_ops" : "_fused";
+        cores.push_back(name);
+        core_types.push_back(core);
+        variant_threads.push_back(std::stoi(lt));
+        variant_fused.push_back(f != "0");
+      }
     }
   }
   const int rim_units = std::stoi(get("rim_units", "6"));
@@ -180,8 +189,13 @@ int RunPpoSuite(const BenchArgs& args) {
     o.core.hidden_size = 64;
     o.core.rim.num_units(rim_units).top_k(rim_top_k).unit_size(16).input_dropout(0.0).comm_dropout(
         0.0);
+    o.grid.fused(variant_fused[v]);
     agents::ActorCritic model(b.pool->spec(), o);
+    for (auto& m : model->modules()) {
+      if (auto* rnn = m->as<models::GatedRNNCoreImpl>()) rnn->fused = variant_fused[v];
+    }
     auto algo = agents::MakeOnPolicyAlgorithm("ppo", ppo, model, 16);
+    algo->set_fused(variant_fused[v]);
     b.trainer =
         std::make_unique<OnPolicyTrainer>(b.pool.get(), model, std::move(algo), int64_t{1} << 40);
     const int lt = b.trainer->algorithm().set_learner_threads(variant_threads[v]);
@@ -234,7 +248,7 @@ int RunPpoSuite(const BenchArgs& args) {
       });
       time("encode_image", [&] {
         torch::NoGradGuard g;
-        model->grid->convs->forward(obs[0].flatten(0, 1).permute({0, 3, 1, 2}).to(torch::kFloat32));
+        model->grid->forward(obs[0].flatten(0, 1), {}, {});
       });
       time("encode_mission", [&] {
         torch::NoGradGuard g;

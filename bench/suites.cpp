@@ -32,6 +32,7 @@ const std::vector<Suite>& Suites() {
        RunPpoSuite,
        "threads=1 (torch intra-op)  pool_threads=2  rounds=3  iterations=3\n"
        "  learner_threads=2 (or a list, 1,2: each measured in the same rounds)\n"
+       "  fused=1 (or 1,0: also torch's operators in place of the fused conv, cells and loss)\n"
        "  update_threads=N (torch threads for the update only)  cores=lstm,rim\n"
        "  rim_units=6  rim_top_k=4  breakdown=1 (per-minibatch timings)  ops=N (top operators\n"
        "  by self time and input shapes)  profile=PREFIX (autograd traces)  mkldnn=0"},
