@@ -145,26 +145,29 @@ torch::Tensor FlatAdam::step(LossClosure closure) {
   return loss;
 }
 
+double ClipGradNorm(const std::vector<torch::Tensor>& params, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (grads.empty()) return 0.0;
+  std::vector<torch::Tensor> norms;
+  norms.reserve(grads.size());
+  for (const auto& g : grads) norms.push_back(g.norm(2));
+  const double total = torch::stack(norms).norm(2).item<double>();
+  if (max_norm > 0.0 && total > max_norm) {
+    for (auto& g : grads) g.mul_(max_norm / (total + 1e-6));
+  }
+  return total;
+}
+
 double FlatAdam::ClipGradNorm(double max_norm) {
   torch::NoGradGuard no_grad;
   if (!flat() && CanFlatten()) Flatten();
-  double total = 0.0;
-  if (flat()) {
-    total = flat_grad_.norm(2).item<double>();
-    if (max_norm > 0.0 && total > max_norm) flat_grad_.mul_(max_norm / (total + 1e-6));
-    return total;
-  }
-  std::vector<torch::Tensor> norms;
-  for (auto& p : Params()) {
-    if (p.grad().defined()) norms.push_back(p.grad().norm(2));
-  }
-  if (norms.empty()) return 0.0;
-  total = torch::stack(norms).norm(2).item<double>();
-  if (max_norm > 0.0 && total > max_norm) {
-    for (auto& p : Params()) {
-      if (p.grad().defined()) p.mutable_grad().mul_(max_norm / (total + 1e-6));
-    }
-  }
+  if (!flat()) return agents::ClipGradNorm(Params(), max_norm);
+  const double total = flat_grad_.norm(2).item<double>();
+  if (max_norm > 0.0 && total > max_norm) flat_grad_.mul_(max_norm / (total + 1e-6));
   return total;
 }
 

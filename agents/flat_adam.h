@@ -18,6 +18,10 @@
 
 namespace rimlab::agents {
 
+/// Scales the gradients of `params` so that their global L2 norm is at most max_norm (<= 0: no
+/// clipping); returns the norm before (0 without gradients). One operator per tensor.
+double ClipGradNorm(const std::vector<torch::Tensor>& params, double max_norm);
+
 class FlatAdam : public torch::optim::Adam {
  public:
   FlatAdam(const std::vector<torch::Tensor>& params, torch::optim::AdamOptions options);

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "agents/a2c.h"
+#include "agents/flat_adam.h"
 #include "agents/fused_loss.h"
 #include "agents/losses.h"
 #include "agents/ppo.h"
@@ -20,20 +21,7 @@ std::unique_ptr<OnPolicyAlgorithm> MakeOnPolicyAlgorithm(const std::string& algo
 }
 
 double ClipGradNorm(torch::nn::Module& module, double max_norm) {
-  std::vector<torch::Tensor> grads;
-  for (auto& p : module.parameters()) {
-    if (p.grad().defined()) grads.push_back(p.grad());
-  }
-  if (grads.empty()) return 0.0;
-  std::vector<torch::Tensor> norms;
-  norms.reserve(grads.size());
-  for (auto& g : grads) norms.push_back(g.norm(2));
-  const double total = torch::stack(norms).norm(2).item<double>();
-  if (max_norm > 0.0 && total > max_norm) {
-    const double scale = max_norm / (total + 1e-6);
-    for (auto& g : grads) g.mul_(scale);
-  }
-  return total;
+  return ClipGradNorm(module.parameters(), max_norm);
 }
 
 torch::Tensor MaskedMean(const torch::Tensor& x, const torch::Tensor& mask) {
