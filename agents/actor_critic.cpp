@@ -63,6 +63,10 @@ ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Param
   o.encoder = r.Choice("encoder", o.encoder, {"auto", "conv", "embed", "mlp"});
   o.mission = r.Choice("mission", o.mission, {"gru", "bag", "none"});
   o.mission_to = r.Choice("mission_to", o.mission_to, {"heads", "core"});
+  o.film = r.Bool("film", o.film);
+  if (o.film && o.mission == "none")
+    r.Fail("film", "film needs a mission encoder (mission: gru or bag)");
+  if (o.film && o.mission_to != "heads") r.Fail("film", "film needs mission_to: heads");
   o.set_input = r.Bool("set_input", o.set_input);
   if (o.set_input && o.encoder != "embed") r.Fail("set_input", "set_input needs encoder: embed");
   auto& g = o.grid;
@@ -135,6 +139,10 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
       m.vocab_size(0);
       mission_field_ = -1;
     }
+    Require(!options_.film || mission_field_ >= 0,
+            "film needs a 'mission' observation field and a mission encoder; " + spec.name +
+                (options_.mission == "none" ? " has mission: none" : " has no mission field"));
+    Require(!options_.film || options_.mission_to == "heads", "film needs mission_to: heads");
     if (mission_field_ >= 0 && options_.mission_to == "heads") {
       mission = register_module("mission", models::MissionEncoder(m));
       m.vocab_size(0);  // the grid encoder then leaves the mission out of the core's input
@@ -146,12 +154,20 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
     set_size = grid->set_size();
   } else {
     Require(encoder_ == "mlp", "unknown encoder '" + encoder_ + "'");
+    Require(!options_.film, "film needs a grid encoder (conv or embed), not mlp");
     int64_t width = 0;
     for (const auto& f : fields) width += f.NumElements();
     mlp = register_module(
         "mlp", torch::nn::Sequential(InitLinear(width, options_.mlp_hidden, std::sqrt(2.0)),
                                      torch::nn::Tanh()));
     core_input = options_.mlp_hidden;
+  }
+  if (options_.film) {
+    film = register_module("film", torch::nn::Linear(mission->output_size(), 2 * core_input));
+    // Identity at the start: the policy begins as the unconditioned one and learns the gating.
+    torch::NoGradGuard no_grad;
+    film->weight.zero_();
+    film->bias.zero_();
   }
   core = register_module("core", models::MakeCore(options_.core, core_input, set_size));
   const int64_t head_input =
@@ -160,12 +176,20 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
   critic = register_module("critic", Head(head_input, options_.head_hidden, 1, 1.0));
 }
 
-torch::Tensor ActorCriticImpl::Encode(const ObsTensors& obs) {
+torch::Tensor ActorCriticImpl::Encode(const ObsTensors& obs, torch::Tensor mission_features) {
   if (!grid.is_empty()) {
     const torch::Tensor none;
-    return grid->forward(obs.at(image_field_),
-                         direction_field_ >= 0 ? obs.at(direction_field_) : none,
-                         mission_field_ >= 0 && mission.is_empty() ? obs.at(mission_field_) : none);
+    auto x =
+        grid->forward(obs.at(image_field_), direction_field_ >= 0 ? obs.at(direction_field_) : none,
+                      mission_field_ >= 0 && mission.is_empty() ? obs.at(mission_field_) : none);
+    if (film.is_empty()) return x;
+    if (!mission_features.defined()) mission_features = MissionFeatures(obs);
+    auto gb = film->forward(mission_features).chunk(2, -1);  // [N, D] each
+    if (x.dim() == 3) {  // a set [N, M, D]: every element gets its sample's modulation
+      gb[0] = gb[0].unsqueeze(1);
+      gb[1] = gb[1].unsqueeze(1);
+    }
+    return torch::addcmul(x + gb[1], x, gb[0]);
   }
   std::vector<torch::Tensor> parts;
   parts.reserve(obs.size());
@@ -193,8 +217,9 @@ PolicyOutput ActorCriticImpl::Heads(const torch::Tensor& core_out,
 
 PolicyOutput ActorCriticImpl::Step(const ObsTensors& obs, const models::State& state,
                                    const torch::Tensor& reset) {
-  auto step = core->Step(Encode(obs), state, reset);
-  return Heads(step.output, MissionFeatures(obs), std::move(step.state), std::move(step.info));
+  auto mission_features = MissionFeatures(obs);
+  auto step = core->Step(Encode(obs, mission_features), state, reset);
+  return Heads(step.output, mission_features, std::move(step.state), std::move(step.info));
 }
 
 PolicyOutput ActorCriticImpl::Unroll(const ObsTensors& obs, const models::State& state,
@@ -202,11 +227,11 @@ PolicyOutput ActorCriticImpl::Unroll(const ObsTensors& obs, const models::State&
   const int64_t t = obs.at(0).size(0);
   const int64_t b = obs.at(0).size(1);
   const auto flat = FlattenTime(obs);
-  auto x = Encode(flat);
+  auto mission_features = MissionFeatures(flat);
+  auto x = Encode(flat, mission_features);
   std::vector<int64_t> shape = {t, b};
   for (int64_t d = 1; d < x.dim(); ++d) shape.push_back(x.size(d));
   auto unroll = core->Unroll(x.view(shape), state, resets);
-  auto mission_features = MissionFeatures(flat);
   if (mission_features.defined()) mission_features = mission_features.view({t, b, -1});
   return Heads(unroll.outputs, mission_features, std::move(unroll.state), std::move(unroll.info));
 }
@@ -223,7 +248,7 @@ std::string ActorCriticImpl::Describe() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
   s << ", " << encoder_ << " encoder" << (mission.is_empty() ? "" : ", mission to the heads")
-    << ", " << n << " parameters";
+    << (film.is_empty() ? "" : ", FiLM") << ", " << n << " parameters";
   return s.str();
 }
 

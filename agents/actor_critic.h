@@ -34,6 +34,12 @@ struct ActorCriticOptions {
   /// rl-starter-files does: the core remembers what it saw, the heads know what is asked) or
   /// "core" (part of the core's input).
   std::string mission_to = "heads";
+  /// Also modulate the encoder's features by the mission before the core (FiLM, as BabyAI
+  /// conditions its image network on the instruction): features * (1 + gamma(m)) + beta(m), with
+  /// gamma and beta linear in the mission features and zero at initialisation. It gives the
+  /// policy a product of "what is seen" and "what is asked", which concatenation leaves the heads
+  /// to learn. Needs a mission and mission_to "heads".
+  bool film = false;
   /// Feed the core a set of per-cell features (encoder "embed" only) so RIM units can attend to
   /// different cells; otherwise one vector.
   bool set_input = false;
@@ -48,8 +54,8 @@ struct ActorCriticOptions {
 
 /// Reads the `model` section (encoder, mission, set_input, conv_channels, cell_embedding_size,
 /// embed_size, direction_embedding_size, mission_embedding_size, mission_hidden, mlp_hidden,
-/// head_hidden, mission_to) and the `core` section (models::ReadCoreOptions); unknown keys are
-/// errors.
+/// head_hidden, mission_to, film) and the `core` section (models::ReadCoreOptions); unknown keys
+/// are errors.
 ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Params& core);
 
 struct PolicyOutput {
@@ -74,7 +80,10 @@ class ActorCriticImpl : public torch::nn::Module {
   PolicyOutput Unroll(const ObsTensors& obs, const models::State& state,
                       const torch::Tensor& resets);
   /// Observations [N, ...] -> core inputs [N, D] or [N, M, D].
-  torch::Tensor Encode(const ObsTensors& obs);
+  /// With film, `mission_features` are MissionFeatures(obs) (computed when not given).
+  torch::Tensor Encode(const ObsTensors& obs, torch::Tensor mission_features = {});
+  /// The mission encoder's features [N, F] for the heads (and FiLM); undefined without one.
+  torch::Tensor MissionFeatures(const ObsTensors& obs);
 
   int64_t num_actions() const { return num_actions_; }
   const ActorCriticOptions& options() const { return options_; }
@@ -90,6 +99,7 @@ class ActorCriticImpl : public torch::nn::Module {
 
   models::GridEncoder grid{nullptr};
   models::MissionEncoder mission{nullptr};  ///< only with mission_to "heads"
+  torch::nn::Linear film{nullptr};          ///< only with film: mission -> [gamma, beta]
   torch::nn::Sequential mlp{nullptr};
   models::RecurrentCore core{nullptr};
   torch::nn::Sequential actor{nullptr};
@@ -99,7 +109,6 @@ class ActorCriticImpl : public torch::nn::Module {
   /// `mission_features` (may be undefined) are concatenated to the core's output.
   PolicyOutput Heads(const torch::Tensor& core_out, const torch::Tensor& mission_features,
                      models::State state, models::CoreInfo info);
-  torch::Tensor MissionFeatures(const ObsTensors& obs);
 
   EnvSpec spec_;
   ActorCriticOptions options_;

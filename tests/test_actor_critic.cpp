@@ -155,3 +155,95 @@ TEST_CASE("model and core sections: options and errors name the key") {
   CHECK_THROWS_WITH(rimlab::agents::ActorCriticOptionsFromParams(typo, {}),
                     Catch::Contains("head_hiden"));
 }
+
+TEST_CASE("film: the mission modulates the core's input, starting as the identity") {
+  for (const bool set_input : {false, true}) {
+    SECTION(set_input ? "set input" : "vector input") {
+      torch::manual_seed(3);
+      auto o = WithCore("rim");
+      o.film = true;
+      if (set_input) {
+        o.encoder = "embed";
+        o.set_input = true;
+        o.grid.arch("embed").conv_channels({8}).set_output(true);
+      }
+      ActorCritic model(PickupSpec(), o);
+      model->eval();
+      REQUIRE(!model->film.is_empty());
+      auto obs = GridObs(4);
+      auto other_mission = obs;
+      other_mission[2] = torch::randint(1, 20, {4, 3}, torch::kInt32);
+      while (torch::equal(other_mission[2], obs[2]))
+        other_mission[2] = torch::randint(1, 20, {4, 3}, torch::kInt32);
+      const torch::Tensor none;
+      auto features = model->grid->forward(obs[0], none, none);
+      // Zero-initialised: the core sees exactly the grid encoder's features.
+      CHECK(torch::equal(model->Encode(obs), features));
+      CHECK(torch::equal(model->Encode(other_mission),
+                         model->grid->forward(other_mission[0], none, none)));
+      {
+        torch::NoGradGuard g;
+        model->film->weight.normal_(0.0, 0.5);
+        model->film->bias.normal_(0.0, 0.5);
+      }
+      auto x = model->Encode(obs);
+      auto y = model->Encode(other_mission);
+      CHECK(x.sizes() == features.sizes());
+      // Same view, another mission: other core input (rows whose mission changed).
+      CHECK((x - y).abs().max().item<float>() > 1e-3f);
+      // It is features * (1 + gamma) + beta, gamma and beta from the mission alone.
+      auto gb = model->film->forward(model->MissionFeatures(obs)).chunk(2, -1);
+      auto gamma = set_input ? gb[0].unsqueeze(1) : gb[0];
+      auto beta = set_input ? gb[1].unsqueeze(1) : gb[1];
+      CHECK(torch::allclose(x, features * (1 + gamma) + beta, 1e-5, 1e-6));
+      // The whole policy differs by the mission, and the gradient reaches the FiLM layer.
+      model->train();
+      auto out = model->Step(obs, model->InitialState(4), {});
+      out.logits.sum().backward();
+      REQUIRE(model->film->weight.grad().defined());
+      CHECK(model->film->weight.grad().abs().sum().item<float>() > 0.0f);
+      model->eval();
+      auto s = model->InitialState(4);
+      CHECK((model->Step(obs, s, {}).value - model->Step(other_mission, s, {}).value)
+                .abs()
+                .max()
+                .item<float>() > 1e-6f);
+      // Unroll, which encodes all steps in one batch, still equals repeated Step.
+      ObsTensors seq(3);
+      auto obs2 = GridObs(4);
+      for (size_t f = 0; f < 3; ++f) seq[f] = torch::stack({obs[f], obs2[f]});
+      auto unrolled = model->Unroll(seq, s, torch::zeros({2, 4}));
+      auto first = model->Step(obs, s, {});
+      auto second = model->Step(obs2, first.state, {});
+      CHECK(torch::allclose(first.logits, unrolled.logits[0], 1e-4, 1e-5));
+      CHECK(torch::allclose(second.logits, unrolled.logits[1], 1e-4, 1e-5));
+    }
+  }
+}
+
+TEST_CASE("film: refused without a mission to condition on, naming the key") {
+  rimlab::Params none_mission;
+  none_mission.Set("film", true, "f.yaml:2");
+  none_mission.Set("mission", std::string("none"), "f.yaml:3");
+  CHECK_THROWS_WITH(
+      rimlab::agents::ActorCriticOptionsFromParams(none_mission, {}),
+      Catch::Contains("f.yaml:2") && Catch::Contains("film") && Catch::Contains("mission"));
+  rimlab::Params to_core;
+  to_core.Set("film", true, "f.yaml:2");
+  to_core.Set("mission_to", std::string("core"), "f.yaml:4");
+  CHECK_THROWS_WITH(rimlab::agents::ActorCriticOptionsFromParams(to_core, {}),
+                    Catch::Contains("film") && Catch::Contains("mission_to: heads"));
+  rimlab::Params wrong_type;
+  wrong_type.Set("film", std::string("yes please"), "f.yaml:2");
+  CHECK_THROWS_WITH(rimlab::agents::ActorCriticOptionsFromParams(wrong_type, {}),
+                    Catch::Contains("f.yaml:2") && Catch::Contains("film"));
+  ActorCriticOptions mlp;
+  mlp.film = true;
+  CHECK_THROWS_WITH(ActorCritic(VectorSpec(), mlp), Catch::Contains("film"));
+  ActorCriticOptions no_field;  // a grid env without a mission field
+  no_field.film = true;
+  auto spec = PickupSpec();
+  spec.observation.fields.erase(spec.observation.fields.begin() +
+                                spec.observation.IndexOf("mission"));
+  CHECK_THROWS_WITH(ActorCritic(spec, no_field), Catch::Contains("no mission field"));
+}
