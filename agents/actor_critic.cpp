@@ -140,8 +140,9 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
       mission_field_ = -1;
     }
     Require(!options_.film || mission_field_ >= 0,
-            "film needs a 'mission' observation field and a mission encoder; " + spec.name +
-                (options_.mission == "none" ? " has mission: none" : " has no mission field"));
+            "film needs a 'mission' observation field and a mission encoder; " +
+                (options_.mission == "none" ? std::string("the model sets mission: none")
+                                            : spec.name + " has no mission field"));
     Require(!options_.film || options_.mission_to == "heads", "film needs mission_to: heads");
     if (mission_field_ >= 0 && options_.mission_to == "heads") {
       mission = register_module("mission", models::MissionEncoder(m));

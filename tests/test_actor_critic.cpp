@@ -246,4 +246,8 @@ TEST_CASE("film: refused without a mission to condition on, naming the key") {
   spec.observation.fields.erase(spec.observation.fields.begin() +
                                 spec.observation.IndexOf("mission"));
   CHECK_THROWS_WITH(ActorCritic(spec, no_field), Catch::Contains("no mission field"));
+  ActorCriticOptions no_encoder;  // the field is there, the model ignores it
+  no_encoder.film = true;
+  no_encoder.mission = "none";
+  CHECK_THROWS_WITH(ActorCritic(PickupSpec(), no_encoder), Catch::Contains("mission: none"));
 }
