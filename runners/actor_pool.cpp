@@ -7,7 +7,8 @@
 // Async mode: one task queue of env ids feeds every thread; a result goes to the next free slot of
 // a ring of ceil(N / batch) + 1 blocks (claimed with one atomic add), so that a block returned by
 // Recv is never written to before the next Recv.
-// Completion is counted with monotonic counters, so nothing is reset between rounds.
+// Completion is counted with monotonic counters (async) or round-tagged reports (sync), so
+// nothing is reset between rounds.
 #include "runners/actor_pool.h"
 
 #include <algorithm>
@@ -168,12 +169,25 @@ struct ActorPool::Impl {
   // thread's smoothed count of envs stepped: the two vCPUs of a virtual machine run at different
   // speeds from one moment to the next, and with fixed halves the faster thread stole envs from
   // the slower one every round, envs whose state then had to cross between the cores' caches.
+  //
+  // Every cache line that crosses between cores costs about 150 ns on this VM (a ping-pong round
+  // trip measures 320-350 ns), against 4 us of env work per thread in a round of 64 envs, so a
+  // round moves as few lines as it can: the round number and the range bounds share one line
+  // (the caller writes it, each worker reads it once); each claim word is written only by the
+  // threads that claim from it, so an owner's claims hit its own cache; and a worker reports the
+  // envs it stepped in one store to its own line, which the caller polls.
   int grain = 1;
   std::vector<double> range_share;  // caller only
-  struct alignas(64) SteppedCount {
-    std::atomic<uint64_t> value{0};  ///< (round tag << 32) | envs stepped in that round
+  struct alignas(64) RoundWords {
+    std::atomic<uint32_t> word[16];
   };
-  std::unique_ptr<SteppedCount[]> stepped_by;  // per worker thread; [0] unused
+  /// Word 0: the round being stepped (0 before the first); word 1 + k: the first env of thread
+  /// k's range in that round (k <= T; word 1 + T is num_envs).
+  std::unique_ptr<RoundWords[]> round_words;
+  struct alignas(64) DoneCount {
+    std::atomic<uint64_t> value{0};  ///< (round << 32) | envs stepped so far in that round
+  };
+  std::unique_ptr<DoneCount[]> done_by;  // per worker thread; [0] unused
   // Async mode: envs a thread claims from the queue at once.
   static constexpr int kMaxAsyncGrain = 16;
   static constexpr uint64_t kStage = 64;  // sync mode: 1-byte results staged per run
@@ -192,11 +206,10 @@ struct ActorPool::Impl {
   // Caller-side bookkeeping (only the calling thread touches these).
   std::vector<uint8_t> in_flight;
   int num_in_flight = 0;
-  uint64_t recv_count = 0;     // async: batches returned
-  uint64_t worker_target = 0;  // sync: envs completed by workers once this round is done
-  uint32_t round_value = 0;    // sync: the caller's copy of `round`
-  bool has_last = false;       // a batch has been returned (or loaded): Last() is valid
-  std::string broken;          // non-empty once an env threw
+  uint64_t recv_count = 0;   // async: batches returned
+  uint32_t round_value = 0;  // sync: the caller's copy of the round word
+  bool has_last = false;     // a batch has been returned (or loaded): Last() is valid
+  std::string broken;        // non-empty once an env threw
 
   // Work hand-off: workers sleep on work_cv when the queue stays empty.
   std::atomic<bool> stop{false};
@@ -205,8 +218,6 @@ struct ActorPool::Impl {
   std::condition_variable work_cv;
   // Completion: the caller sleeps on done_cv when its results stay incomplete.
   alignas(64) std::atomic<uint64_t> next_slot{0};  // async slot allocator
-  alignas(64) std::atomic<uint32_t> round{0};      // sync: the round being stepped
-  alignas(64) std::atomic<uint64_t> sync_done{0};  // sync: envs completed by workers, all rounds
   alignas(64) std::atomic<bool> caller_sleeping{false};
   std::mutex done_mu;
   std::condition_variable done_cv;
@@ -227,7 +238,9 @@ struct ActorPool::Impl {
     num_blocks = is_sync ? 1 : (n + batch - 1) / batch + 1;
     const int t = opt.num_threads;
     range_share.assign(static_cast<size_t>(t), static_cast<double>(n) / t);
-    stepped_by.reset(new SteppedCount[static_cast<size_t>(t)]);
+    done_by.reset(new DoneCount[static_cast<size_t>(t)]);
+    round_words.reset(new RoundWords[static_cast<size_t>(t + 2 + 15) / 16]);
+    for (int w = 0; w < t + 2; ++w) RoundWord(w).store(0, std::memory_order_relaxed);
     // About eight grains per range: few claims, yet fine enough to balance the tail by stealing.
     grain = std::max(1, n / (8 * t));
     ranges.reset(new RangeCounter[static_cast<size_t>(t)]);
@@ -336,50 +349,88 @@ struct ActorPool::Impl {
     failed.store(true, std::memory_order_release);
   }
 
-  /// Sync mode: steps every env of round r that `self` can claim, its own range first, then the
-  /// others'. Returns how many it stepped.
-  int WorkRound(uint32_t r, int self) {
+  std::atomic<uint32_t>& RoundWord(int i) {
+    return round_words[static_cast<size_t>(i / 16)].word[i % 16];
+  }
+
+  /// Sync mode: steps the envs of `owner`'s range in round r that `self` can claim (grains from
+  /// the front of its own range, single envs from the back of another's). Returns how many it
+  /// stepped. The first claim of a round finds the word still tagged r - 1 and starts from the
+  /// bounds in the round words; those may already be round r + 1's if round r is over, but then
+  /// every word is tagged r or later and the compare-exchange fails.
+  int ClaimAndStep(uint32_t r, int self, int owner) {
     using RC = RangeCounter;
-    const int t = opt.num_threads;
+    const bool own = owner == self;
     const uint32_t tag_now = r & RC::kTagMask;
+    const uint32_t tag_before = (r - 1) & RC::kTagMask;
+    std::atomic<uint64_t>& counter = ranges[owner].value;
+    uint64_t v = counter.load(std::memory_order_acquire);
     int stepped = 0;
-    for (int k = 0; k < t; ++k) {
-      const int owner = (self + k) % t;
-      const bool own = k == 0;
-      std::atomic<uint64_t>& counter = ranges[owner].value;
-      uint64_t v = counter.load(std::memory_order_acquire);
-      for (;;) {
-        // Another tag: a later round has started, so we are late and have nothing left to do.
-        if (static_cast<uint32_t>(v >> (2 * RC::kIndexBits)) != tag_now) break;
-        const uint64_t front = (v >> RC::kIndexBits) & RC::kIndexMask;
-        const uint64_t back = v & RC::kIndexMask;
-        if (front >= back) break;
-        // [i, j): a grain from the front for the owner, one env from the back for a thief.
-        const uint64_t i = own ? front : back - 1;
-        const uint64_t j = own ? std::min(back, front + static_cast<uint64_t>(grain)) : back;
-        const uint64_t claimed = own ? RC::Pack(r, j, back) : RC::Pack(r, front, i);
-        if (!counter.compare_exchange_weak(v, claimed, std::memory_order_acq_rel,
-                                           std::memory_order_acquire)) {
-          continue;
-        }
-        Block& block = *blocks[0];
-        StepType types[kStage];
-        uint8_t successes[kStage];
-        for (uint64_t x0 = i; x0 < j; x0 += kStage) {
-          const uint64_t x1 = std::min(j, x0 + kStage);
-          for (uint64_t x = x0; x < x1; ++x) {
-            const int e = static_cast<int>(x);
-            RunEnv(e, block, e, &types[x - x0], &successes[x - x0]);
-          }
-          const auto at = static_cast<size_t>(x0);
-          std::copy(types, types + (x1 - x0), block.step_type.begin() + at);
-          std::copy(successes, successes + (x1 - x0), block.success.begin() + at);
-        }
-        stepped += static_cast<int>(j - i);
-        v = claimed;
+    for (;;) {
+      const auto tag = static_cast<uint32_t>(v >> (2 * RC::kIndexBits));
+      uint64_t front = 0;
+      uint64_t back = 0;
+      if (tag == tag_now) {
+        front = (v >> RC::kIndexBits) & RC::kIndexMask;
+        back = v & RC::kIndexMask;
+      } else if (tag == tag_before) {
+        front = RoundWord(1 + owner).load(std::memory_order_relaxed);
+        back = RoundWord(2 + owner).load(std::memory_order_relaxed);
+      } else {
+        break;  // a later round has started: we are late and have nothing left to do
       }
+      if (front >= back) break;
+      // [i, j): a grain from the front for the owner, one env from the back for a thief.
+      const uint64_t i = own ? front : back - 1;
+      const uint64_t j = own ? std::min(back, front + static_cast<uint64_t>(grain)) : back;
+      const uint64_t claimed = own ? RC::Pack(r, j, back) : RC::Pack(r, front, i);
+      if (!counter.compare_exchange_weak(v, claimed, std::memory_order_acq_rel,
+                                         std::memory_order_acquire)) {
+        continue;
+      }
+      Block& block = *blocks[0];
+      StepType types[kStage];
+      uint8_t successes[kStage];
+      for (uint64_t x0 = i; x0 < j; x0 += kStage) {
+        const uint64_t x1 = std::min(j, x0 + kStage);
+        for (uint64_t x = x0; x < x1; ++x) {
+          const int e = static_cast<int>(x);
+          RunEnv(e, block, e, &types[x - x0], &successes[x - x0]);
+        }
+        const auto at = static_cast<size_t>(x0);
+        std::copy(types, types + (x1 - x0), block.step_type.begin() + at);
+        std::copy(successes, successes + (x1 - x0), block.success.begin() + at);
+      }
+      stepped += static_cast<int>(j - i);
+      v = claimed;
     }
     return stepped;
+  }
+
+  /// A worker's part of sync round r: its own range, a report, then whatever it can steal (and
+  /// a second report if it stole any). Reporting before stealing takes the thief's look at the
+  /// other ranges off the round's critical path when there is nothing to steal.
+  void WorkerRound(uint32_t r, int self) {
+    const int own = ClaimAndStep(r, self, self);
+    if (own > 0) ReportDone(self, r, own);
+    int stepped = own;
+    for (int k = 1; k < opt.num_threads; ++k) {
+      stepped += ClaimAndStep(r, self, (self + k) % opt.num_threads);
+    }
+    if (stepped > own) ReportDone(self, r, stepped);
+  }
+
+  void ReportDone(int self, uint32_t r, int stepped) {
+    // seq_cst: the Dekker pairing of NotifyCaller with the caller's sleep (HelpAndWait).
+    done_by[self].value.store((uint64_t{r} << 32) | static_cast<uint32_t>(stepped),
+                              std::memory_order_seq_cst);
+    NotifyCaller();
+  }
+
+  /// What worker k reported for round r (0 if nothing yet).
+  int DoneBy(int k, uint32_t r) const {
+    const uint64_t v = done_by[k].value.load(std::memory_order_acquire);
+    return static_cast<uint32_t>(v >> 32) == r ? static_cast<int>(v & 0xffffffffu) : 0;
   }
 
   /// Async mode: pops up to async_grain envs and steps each into the next free slot. Returns
@@ -429,17 +480,10 @@ struct ActorPool::Impl {
     for (;;) {
       if (stop.load(std::memory_order_acquire)) return;
       if (is_sync) {
-        const uint32_t r = round.load(std::memory_order_acquire);
+        const uint32_t r = RoundWord(0).load(std::memory_order_acquire);
         if (r != seen) {
           seen = r;
-          const int stepped = WorkRound(r, self);
-          // Before the completion count below, which orders it before the caller's read.
-          stepped_by[self].value.store((uint64_t{r} << 32) | static_cast<uint32_t>(stepped),
-                                       std::memory_order_relaxed);
-          if (stepped > 0) {
-            sync_done.fetch_add(static_cast<uint64_t>(stepped), std::memory_order_seq_cst);
-            NotifyCaller();
-          }
+          WorkerRound(r, self);
           continue;
         }
       } else if (RunAsyncTasks()) {
@@ -447,7 +491,7 @@ struct ActorPool::Impl {
       }
       auto has_work = [this, &seen] {
         return stop.load(std::memory_order_relaxed) ||
-               (is_sync ? round.load(std::memory_order_seq_cst) != seen : !queue.Empty());
+               (is_sync ? RoundWord(0).load(std::memory_order_seq_cst) != seen : !queue.Empty());
       };
       if (!SpinFor(spin, has_work)) {
         sleeping_workers.fetch_add(1, std::memory_order_seq_cst);
@@ -609,47 +653,45 @@ struct ActorPool::Impl {
     }
     // Rounds start at 1 and wrap; the claim words, tagged with the round, are set before the round
     // is published, and a thread late for an earlier round sees the new tag and stops.
-    ++round_value;
-    SetRanges(round_value);
-    round.store(round_value, std::memory_order_seq_cst);
+    const uint32_t r = ++round_value;
+    SetRanges();
+    RoundWord(0).store(r, std::memory_order_seq_cst);
     Wake();
-    const int mine = WorkRound(round_value, 0);
-    worker_target += static_cast<uint64_t>(opt.num_envs - mine);
-    const uint64_t target = worker_target;
-    HelpAndWait([this, target] { return sync_done.load(std::memory_order_acquire) >= target; });
-    if (opt.adaptive_ranges) UpdateShares(round_value, mine);
+    int mine = 0;
+    for (int k = 0; k < opt.num_threads; ++k) mine += ClaimAndStep(r, 0, k);
+    HelpAndWait([this, r, mine] {
+      int done = mine;
+      for (int k = 1; k < opt.num_threads; ++k) done += DoneBy(k, r);
+      return done >= opt.num_envs;
+    });
+    if (opt.adaptive_ranges) UpdateShares(r, mine);
     return block.view;
   }
 
   /// Cuts [0, num_envs) into one range per thread, in proportion to range_share, each at least one
-  /// env long, and publishes them in the claim words with round r's tag.
-  void SetRanges(uint32_t r) {
+  /// env long, into the round words; the round word's store publishes them.
+  void SetRanges() {
     const int t = opt.num_threads;
     const int n = opt.num_envs;
     double cumulative = 0.0;
     int begin = 0;
     for (int k = 0; k < t; ++k) {
+      RoundWord(1 + k).store(static_cast<uint32_t>(begin), std::memory_order_relaxed);
       cumulative += range_share[static_cast<size_t>(k)];
       int end = k + 1 == t ? n : static_cast<int>(cumulative + 0.5);
       end = std::clamp(end, begin + 1, n - (t - 1 - k));
-      ranges[k].value.store(
-          RangeCounter::Pack(r, static_cast<uint64_t>(begin), static_cast<uint64_t>(end)),
-          std::memory_order_relaxed);
       begin = end;
     }
+    RoundWord(1 + t).store(static_cast<uint32_t>(n), std::memory_order_relaxed);
   }
 
   /// After round r: moves each thread's share an eighth of the way to what it stepped (its own
   /// envs and those it stole), so ranges follow the threads' speeds without chasing every round's
-  /// jitter. A worker whose count is not tagged r stepped nothing in round r.
+  /// jitter.
   void UpdateShares(uint32_t r, int mine) {
     constexpr double kRate = 0.125;
     for (int k = 0; k < opt.num_threads; ++k) {
-      double stepped = mine;
-      if (k > 0) {
-        const uint64_t v = stepped_by[k].value.load(std::memory_order_relaxed);
-        stepped = static_cast<uint32_t>(v >> 32) == r ? static_cast<double>(v & 0xffffffffu) : 0.0;
-      }
+      const double stepped = k == 0 ? mine : DoneBy(k, r);
       double& share = range_share[static_cast<size_t>(k)];
       share += kRate * (stepped - share);
     }

@@ -98,7 +98,8 @@ class TaskQueue {
 /// claims grains from the front; other threads steal single envs from the back, so that an env
 /// rarely changes thread (its state would then miss in cache). Every counter holds the current
 /// round R or R - 1 (a round ends only once every range is exhausted), so a claimer in round r
-/// reads tag r as "current", tag r - 1 as "all unclaimed" and anything else as "I am late".
+/// reads tag r as "current", tag r - 1 as "all unclaimed" (the range's bounds are then those the
+/// caller published with the round) and anything else as "I am late". Only claimers write it.
 struct alignas(64) RangeCounter {
   static constexpr int kIndexBits = 20;
   static constexpr uint64_t kIndexMask = (uint64_t{1} << kIndexBits) - 1;
