@@ -1,5 +1,6 @@
 // Actor pool throughput: 64 envs (pickup 8x8 with 3 objects, random actions, auto-reset) stepped
-// by a plain loop, by the pool on 1 thread and on 2 threads (sync), and by the async pool; plus
+// by a plain loop, by the pool on 1 thread and on 2 threads (sync), by the async pool and by a
+// bare spin barrier (the floor under any sync pool); then the cost of a cross-core round trip and
 // heap allocations per step in the steady state, when the binary counts them.
 //
 // The configurations take turns in slices of about 10 ms for the whole measuring time, and each
@@ -9,18 +10,23 @@
 //
 // Arguments: env=pickup|counter  envs=64  batch=32 (async)  spin=50 (microseconds)
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench.h"
 #include "envs/core/rng.h"
 #include "envs/registry.h"
 #include "runners/actor_pool.h"
+#include "runners/pool_primitives.h"
 
 // Defined by bench/alloc_count.cpp in binaries that count heap allocations (rimlab_bench); null
 // elsewhere.
@@ -174,6 +180,103 @@ struct RawLoop {
   }
 };
 
+/// The floor under any sync pool on these envs: fixed halves, the caller's actions, one spin
+/// barrier per round, each env writing into its own observation buffer and no results gathered.
+/// The pool adds contiguous batch buffers, scalar results, balancing and error handling.
+class BareBarrier {
+ public:
+  explicit BareBarrier(const Config& c)
+      : envs_(c), actions_(static_cast<size_t>(c.envs)), last_(static_cast<size_t>(c.envs), 1) {
+    half_ = c.envs / 2;
+    worker_ = std::thread([this] { WorkerLoop(); });
+  }
+  ~BareBarrier() {
+    stop_.store(true);
+    { std::lock_guard<std::mutex> lock(mu_); }
+    cv_.notify_all();
+    worker_.join();
+  }
+  BareBarrier(const BareBarrier&) = delete;
+  BareBarrier& operator=(const BareBarrier&) = delete;
+
+  int Step() {
+    for (auto& a : actions_) a = static_cast<int32_t>(rng_.Below(envs_.n));
+    const uint32_t r = ++round_value_;
+    round_.store(r, std::memory_order_seq_cst);
+    if (sleeping_.load(std::memory_order_seq_cst)) {
+      { std::lock_guard<std::mutex> lock(mu_); }
+      cv_.notify_all();
+    }
+    Run(0, half_);
+    while (done_.load(std::memory_order_acquire) != r) pool_detail::CpuRelax();
+    return static_cast<int>(envs_.envs.size());
+  }
+
+ private:
+  void Run(int begin, int end) {
+    for (int e = begin; e < end; ++e) {
+      const auto i = static_cast<size_t>(e);
+      Action a;
+      a.index = actions_[i];
+      auto& env = *envs_.envs[i];
+      const TimeStep ts =
+          last_[i] ? env.Reset(envs_.obs[i].Ref()) : env.Step(a, envs_.obs[i].Ref());
+      last_[i] = ts.last() ? 1 : 0;
+    }
+  }
+  void WorkerLoop() {
+    uint32_t seen = 0;
+    auto has_work = [&] { return stop_.load() || round_.load(std::memory_order_seq_cst) != seen; };
+    for (;;) {
+      if (!pool_detail::SpinFor(std::chrono::microseconds(50), has_work)) {
+        sleeping_.store(true, std::memory_order_seq_cst);
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, has_work);
+        sleeping_.store(false, std::memory_order_relaxed);
+      }
+      if (stop_.load()) return;
+      seen = round_.load(std::memory_order_acquire);
+      Run(half_, static_cast<int>(envs_.envs.size()));
+      done_.store(seen, std::memory_order_release);
+    }
+  }
+
+  RawLoop envs_;
+  std::vector<int32_t> actions_;
+  // Four bytes per env: a line of 1-byte flags would be written by both threads at every step.
+  std::vector<int32_t> last_;
+  Rng rng_{7};
+  int half_ = 0;
+  uint32_t round_value_ = 0;
+  alignas(64) std::atomic<uint32_t> round_{0};
+  alignas(64) std::atomic<uint32_t> done_{0};
+  alignas(64) std::atomic<bool> sleeping_{false};
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::thread worker_;
+};
+
+/// Nanoseconds for one cache line to go to the other thread and another to come back.
+double CrossCoreRoundTripNs(int trips) {
+  alignas(64) std::atomic<int> ping{0};
+  alignas(64) std::atomic<int> pong{0};
+  std::thread other([&] {
+    for (int i = 1; i <= trips; ++i) {
+      while (ping.load(std::memory_order_acquire) != i) pool_detail::CpuRelax();
+      pong.store(i, std::memory_order_release);
+    }
+  });
+  const auto start = Clock::now();
+  for (int i = 1; i <= trips; ++i) {
+    ping.store(i, std::memory_order_release);
+    while (pong.load(std::memory_order_acquire) != i) pool_detail::CpuRelax();
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  other.join();
+  return seconds / trips * 1e9;
+}
+
 struct SyncRun {
   std::unique_ptr<ActorPool> pool;
   std::vector<Action> actions;
@@ -224,6 +327,7 @@ int RunPoolSuite(const BenchArgs& args) {
   const std::string tag = "pool/" + c.env + "_" + std::to_string(c.envs) + "envs";
 
   RawLoop raw_loop(c);
+  BareBarrier bare(c);
   SyncRun one = MakeSync(c, 1);
   SyncRun two = MakeSync(c, 2);
   SyncRun two_equal = MakeSync(c, 2, false);
@@ -233,19 +337,24 @@ int RunPoolSuite(const BenchArgs& args) {
   Meter m2{[&] { return two.Step(); }};
   Meter m2_equal{[&] { return two_equal.Step(); }};
   Meter a2{[&] { return async_two.Step(); }};
-  Interleave({&raw, &m1, &m2, &m2_equal, &a2}, seconds, args.quick ? 0.005 : 0.01);
+  Meter barrier{[&] { return bare.Step(); }};
+  Interleave({&raw, &m1, &m2, &m2_equal, &a2, &barrier}, seconds, args.quick ? 0.005 : 0.01);
   const double t1 = m1.Rate(), t2 = m2.Rate();
   Report(tag + "/plain_loop_1_thread", raw.Rate(), "steps/s");
   Report(tag + "/sync_1_thread", t1, "steps/s");
   Report(tag + "/sync_2_threads", t2, "steps/s");
   Report(tag + "/sync_2_threads_equal_ranges", m2_equal.Rate(), "steps/s");
   Report(tag + "/async_2_threads", a2.Rate(), "steps/s");
+  Report(tag + "/bare_barrier_2_threads", barrier.Rate(), "steps/s");
   Report("pool/overhead_1_thread_over_plain_loop", raw.Rate() / t1, "x");
   // Time per batch beyond a perfect split of the one-thread time over two threads.
   Report("pool/sync_handoff_per_batch", (c.envs / t2 - c.envs / t1 / 2) * 1e6, "us");
   Report("pool/async_over_sync_2_threads", a2.Rate() / t2, "x");
   Report("pool/equal_ranges_speedup_2_over_1", m2_equal.Rate() / t1, "x");
+  Report("pool/bare_barrier_over_plain_loop", barrier.Rate() / raw.Rate(), "x");
   Report("pool/speedup_2_over_1", t2 / t1, "x");
+  // The unit of every hand-off above: a round needs at least one (publish, then completion).
+  Report("pool/cross_core_round_trip", CrossCoreRoundTripNs(args.quick ? 1000 : 200000), "ns");
 
   if (rimlab_bench_allocations == nullptr) {
     std::printf("# pool/allocs_per_step: not counted in this binary (rimlab_bench counts them)\n");

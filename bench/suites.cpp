@@ -16,7 +16,9 @@ const std::vector<Suite>& Suites() {
   static const std::vector<Suite> suites = {
       {"envs", "environment steps/s on one thread, random actions, resets included", RunEnvsSuite,
        "no keys; --seconds S per env"},
-      {"pool", "actor pool steps/s on 64 envs: 1 vs 2 threads, sync vs async, allocs/step",
+      {"pool",
+       "actor pool steps/s on 64 envs: 1 vs 2 threads, sync vs async vs a bare barrier, "
+       "allocs/step",
        RunPoolSuite,
        "env=pickup|counter  envs=64  batch=N (async batch)  spin=MICROSECONDS; --seconds S per "
        "configuration, in interleaved 10 ms slices"},
