@@ -164,28 +164,35 @@ struct ActorPool::Impl {
   bool is_sync = true;
   int batch = 0;
   int num_blocks = 1;
-  // Sync mode: each round, thread t owns the envs its claim word holds, [begin, end), and claims
-  // them `grain` at a time. The caller sizes the ranges before each round from range_share, each
-  // thread's smoothed count of envs stepped: the two vCPUs of a virtual machine run at different
-  // speeds from one moment to the next, and with fixed halves the faster thread stole envs from
-  // the slower one every round, envs whose state then had to cross between the cores' caches.
+  // Sync mode: each round, thread t owns a range of envs [begin, end), published with the round
+  // and then held in its claim word, and claims them `grain` at a time. The caller sizes the ranges
+  // before each round from range_share, each thread's smoothed count of envs stepped: the two vCPUs
+  // of a virtual machine run at different speeds from one moment to the next, and with fixed halves
+  // the faster thread stole envs from the slower one every round, envs whose state then had to
+  // cross between the cores' caches.
   //
   // Every cache line that crosses between cores costs about 150 ns on this VM (a ping-pong round
   // trip measures 320-350 ns), against 4 us of env work per thread in a round of 64 envs, so a
-  // round moves as few lines as it can: the round number and the range bounds share one line
-  // (the caller writes it, each worker reads it once); each claim word is written only by the
-  // threads that claim from it, so an owner's claims hit its own cache; and a worker reports the
-  // envs it stepped in one store to its own line, which the caller polls.
+  // round moves as few lines as it can: the round number and the range bounds share one line up
+  // to 13 threads (the caller writes it, each worker reads it once); each claim word is written
+  // only by the threads that claim from it, so an owner's claims hit its own cache; and a worker
+  // reports the envs it stepped in one store to its own line, which the caller polls.
   int grain = 1;
   std::vector<double> range_share;  // caller only
-  struct alignas(64) RoundWords {
-    std::atomic<uint32_t> word[16];
+  static constexpr int kBoundsPerLine = 14;
+  /// The round being stepped (first line only; 0 before the first round) and the first env of
+  /// each thread's range in it: bound k is thread k's (k <= T; bound T is num_envs). Up to 13
+  /// threads, the caller publishes a round with one line.
+  struct alignas(64) RoundLine {
+    std::atomic<uint64_t> round{0};
+    std::atomic<uint32_t> bound[kBoundsPerLine];
   };
-  /// Word 0: the round being stepped (0 before the first); word 1 + k: the first env of thread
-  /// k's range in that round (k <= T; word 1 + T is num_envs).
-  std::unique_ptr<RoundWords[]> round_words;
+  std::unique_ptr<RoundLine[]> round_lines;
+  /// A worker's report: (round << kCountBits) | envs stepped so far in that round. The count fits
+  /// in kCountBits since num_envs < 2^20; the round keeps its low 44 bits.
+  static constexpr int kCountBits = 20;
   struct alignas(64) DoneCount {
-    std::atomic<uint64_t> value{0};  ///< (round << 32) | envs stepped so far in that round
+    std::atomic<uint64_t> value{0};
   };
   std::unique_ptr<DoneCount[]> done_by;  // per worker thread; [0] unused
   // Async mode: envs a thread claims from the queue at once.
@@ -207,7 +214,7 @@ struct ActorPool::Impl {
   std::vector<uint8_t> in_flight;
   int num_in_flight = 0;
   uint64_t recv_count = 0;   // async: batches returned
-  uint32_t round_value = 0;  // sync: the caller's copy of the round word
+  uint64_t round_value = 0;  // sync: the caller's copy of the round number
   bool has_last = false;     // a batch has been returned (or loaded): Last() is valid
   std::string broken;        // non-empty once an env threw
 
@@ -239,8 +246,8 @@ struct ActorPool::Impl {
     const int t = opt.num_threads;
     range_share.assign(static_cast<size_t>(t), static_cast<double>(n) / t);
     done_by.reset(new DoneCount[static_cast<size_t>(t)]);
-    round_words.reset(new RoundWords[static_cast<size_t>(t + 2 + 15) / 16]);
-    for (int w = 0; w < t + 2; ++w) RoundWord(w).store(0, std::memory_order_relaxed);
+    round_lines.reset(new RoundLine[static_cast<size_t>(t + kBoundsPerLine) / kBoundsPerLine]);
+    for (int k = 0; k <= t; ++k) Bound(k).store(0, std::memory_order_relaxed);
     // About eight grains per range: few claims, yet fine enough to balance the tail by stealing.
     grain = std::max(1, n / (8 * t));
     ranges.reset(new RangeCounter[static_cast<size_t>(t)]);
@@ -349,20 +356,24 @@ struct ActorPool::Impl {
     failed.store(true, std::memory_order_release);
   }
 
-  std::atomic<uint32_t>& RoundWord(int i) {
-    return round_words[static_cast<size_t>(i / 16)].word[i % 16];
+  std::atomic<uint64_t>& RoundNumber() { return round_lines[0].round; }
+  std::atomic<uint32_t>& Bound(int k) {
+    return round_lines[static_cast<size_t>(k / kBoundsPerLine)].bound[k % kBoundsPerLine];
   }
 
   /// Sync mode: steps the envs of `owner`'s range in round r that `self` can claim (grains from
   /// the front of its own range, single envs from the back of another's). Returns how many it
   /// stepped. The first claim of a round finds the word still tagged r - 1 and starts from the
-  /// bounds in the round words; those may already be round r + 1's if round r is over, but then
-  /// every word is tagged r or later and the compare-exchange fails.
-  int ClaimAndStep(uint32_t r, int self, int owner) {
+  /// bounds in the round lines; those may already be round r + 1's if round r is over, but then
+  /// every word is tagged r or later and the compare-exchange fails. Tags are 24 bits, so a
+  /// thread that read r long ago could mistake a much later round's word for round r's: every
+  /// claim first checks that r is still the round, which leaves that mistake to a thread stalled
+  /// between this check and its compare-exchange for 2^24 - 1 rounds.
+  int ClaimAndStep(uint64_t r, int self, int owner) {
     using RC = RangeCounter;
     const bool own = owner == self;
-    const uint32_t tag_now = r & RC::kTagMask;
-    const uint32_t tag_before = (r - 1) & RC::kTagMask;
+    const uint32_t tag_now = static_cast<uint32_t>(r) & RC::kTagMask;
+    const uint32_t tag_before = static_cast<uint32_t>(r - 1) & RC::kTagMask;
     std::atomic<uint64_t>& counter = ranges[owner].value;
     uint64_t v = counter.load(std::memory_order_acquire);
     int stepped = 0;
@@ -374,16 +385,17 @@ struct ActorPool::Impl {
         front = (v >> RC::kIndexBits) & RC::kIndexMask;
         back = v & RC::kIndexMask;
       } else if (tag == tag_before) {
-        front = RoundWord(1 + owner).load(std::memory_order_relaxed);
-        back = RoundWord(2 + owner).load(std::memory_order_relaxed);
+        front = Bound(owner).load(std::memory_order_relaxed);
+        back = Bound(owner + 1).load(std::memory_order_relaxed);
       } else {
         break;  // a later round has started: we are late and have nothing left to do
       }
       if (front >= back) break;
+      if (RoundNumber().load(std::memory_order_acquire) != r) break;  // late: see above
       // [i, j): a grain from the front for the owner, one env from the back for a thief.
       const uint64_t i = own ? front : back - 1;
       const uint64_t j = own ? std::min(back, front + static_cast<uint64_t>(grain)) : back;
-      const uint64_t claimed = own ? RC::Pack(r, j, back) : RC::Pack(r, front, i);
+      const uint64_t claimed = own ? RC::Pack(tag_now, j, back) : RC::Pack(tag_now, front, i);
       if (!counter.compare_exchange_weak(v, claimed, std::memory_order_acq_rel,
                                          std::memory_order_acquire)) {
         continue;
@@ -410,7 +422,7 @@ struct ActorPool::Impl {
   /// A worker's part of sync round r: its own range, a report, then whatever it can steal (and
   /// a second report if it stole any). Reporting before stealing takes the thief's look at the
   /// other ranges off the round's critical path when there is nothing to steal.
-  void WorkerRound(uint32_t r, int self) {
+  void WorkerRound(uint64_t r, int self) {
     const int own = ClaimAndStep(r, self, self);
     if (own > 0) ReportDone(self, r, own);
     int stepped = own;
@@ -420,17 +432,19 @@ struct ActorPool::Impl {
     if (stepped > own) ReportDone(self, r, stepped);
   }
 
-  void ReportDone(int self, uint32_t r, int stepped) {
+  void ReportDone(int self, uint64_t r, int stepped) {
     // seq_cst: the Dekker pairing of NotifyCaller with the caller's sleep (HelpAndWait).
-    done_by[self].value.store((uint64_t{r} << 32) | static_cast<uint32_t>(stepped),
+    done_by[self].value.store((r << kCountBits) | static_cast<uint64_t>(stepped),
                               std::memory_order_seq_cst);
     NotifyCaller();
   }
 
   /// What worker k reported for round r (0 if nothing yet).
-  int DoneBy(int k, uint32_t r) const {
-    const uint64_t v = done_by[k].value.load(std::memory_order_acquire);
-    return static_cast<uint32_t>(v >> 32) == r ? static_cast<int>(v & 0xffffffffu) : 0;
+  int DoneBy(int k, uint64_t r) const {
+    constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
+    const uint64_t v = done_by[k].value.load(std::memory_order_seq_cst);  // see HelpAndWait
+    const bool this_round = (v >> kCountBits) == ((r << kCountBits) >> kCountBits);
+    return this_round ? static_cast<int>(v & kCountMask) : 0;
   }
 
   /// Async mode: pops up to async_grain envs and steps each into the next free slot. Returns
@@ -476,11 +490,11 @@ struct ActorPool::Impl {
   // --- Workers ---
 
   void WorkerLoop(int self) {
-    uint32_t seen = 0;
+    uint64_t seen = 0;
     for (;;) {
       if (stop.load(std::memory_order_acquire)) return;
       if (is_sync) {
-        const uint32_t r = RoundWord(0).load(std::memory_order_acquire);
+        const uint64_t r = RoundNumber().load(std::memory_order_acquire);
         if (r != seen) {
           seen = r;
           WorkerRound(r, self);
@@ -491,7 +505,7 @@ struct ActorPool::Impl {
       }
       auto has_work = [this, &seen] {
         return stop.load(std::memory_order_relaxed) ||
-               (is_sync ? RoundWord(0).load(std::memory_order_seq_cst) != seen : !queue.Empty());
+               (is_sync ? RoundNumber().load(std::memory_order_seq_cst) != seen : !queue.Empty());
       };
       if (!SpinFor(spin, has_work)) {
         sleeping_workers.fetch_add(1, std::memory_order_seq_cst);
@@ -521,6 +535,8 @@ struct ActorPool::Impl {
       // Queue empty: the remaining results are being produced by workers (only the caller adds
       // tasks, so none will appear).
       if (SpinFor(spin, ready)) return;
+      // Dekker pairing with NotifyCaller: `ready` must read its counts with seq_cst loads, so
+      // that they are ordered after this store (acquire loads would not be).
       caller_sleeping.store(true, std::memory_order_seq_cst);
       {
         std::unique_lock<std::mutex> lock(done_mu);
@@ -651,11 +667,11 @@ struct ActorPool::Impl {
       }
       return block.view;
     }
-    // Rounds start at 1 and wrap; the claim words, tagged with the round, are set before the round
-    // is published, and a thread late for an earlier round sees the new tag and stops.
-    const uint32_t r = ++round_value;
+    // Rounds start at 1. The bounds go out with the round number; each claim word is set up by
+    // the first claim of the round (ClaimAndStep), and a thread late for an earlier round stops.
+    const uint64_t r = ++round_value;
     SetRanges();
-    RoundWord(0).store(r, std::memory_order_seq_cst);
+    RoundNumber().store(r, std::memory_order_seq_cst);
     Wake();
     int mine = 0;
     for (int k = 0; k < opt.num_threads; ++k) mine += ClaimAndStep(r, 0, k);
@@ -669,26 +685,26 @@ struct ActorPool::Impl {
   }
 
   /// Cuts [0, num_envs) into one range per thread, in proportion to range_share, each at least one
-  /// env long, into the round words; the round word's store publishes them.
+  /// env long, into the bounds of the round lines; the round number's store publishes them.
   void SetRanges() {
     const int t = opt.num_threads;
     const int n = opt.num_envs;
     double cumulative = 0.0;
     int begin = 0;
     for (int k = 0; k < t; ++k) {
-      RoundWord(1 + k).store(static_cast<uint32_t>(begin), std::memory_order_relaxed);
+      Bound(k).store(static_cast<uint32_t>(begin), std::memory_order_relaxed);
       cumulative += range_share[static_cast<size_t>(k)];
       int end = k + 1 == t ? n : static_cast<int>(cumulative + 0.5);
       end = std::clamp(end, begin + 1, n - (t - 1 - k));
       begin = end;
     }
-    RoundWord(1 + t).store(static_cast<uint32_t>(n), std::memory_order_relaxed);
+    Bound(t).store(static_cast<uint32_t>(n), std::memory_order_relaxed);
   }
 
   /// After round r: moves each thread's share an eighth of the way to what it stepped (its own
   /// envs and those it stole), so ranges follow the threads' speeds without chasing every round's
   /// jitter.
-  void UpdateShares(uint32_t r, int mine) {
+  void UpdateShares(uint64_t r, int mine) {
     constexpr double kRate = 0.125;
     for (int k = 0; k < opt.num_threads; ++k) {
       const double stepped = k == 0 ? mine : DoneBy(k, r);
@@ -701,7 +717,7 @@ struct ActorPool::Impl {
     Block& block = *blocks[static_cast<size_t>(recv_count % static_cast<uint64_t>(num_blocks))];
     const uint64_t target =
         (recv_count / static_cast<uint64_t>(num_blocks) + 1) * static_cast<uint64_t>(batch);
-    HelpAndWait([&block, target] { return block.done.load(std::memory_order_acquire) >= target; });
+    HelpAndWait([&block, target] { return block.done.load(std::memory_order_seq_cst) >= target; });
     ++recv_count;
     return block.view;
   }

@@ -31,8 +31,8 @@ class StateWriter {
   }
   void Bool(bool value) { Pod(static_cast<uint8_t>(value ? 1 : 0)); }
   void String(const std::string& s);
-  template <typename T, typename Alloc>
-  void Vector(const std::vector<T, Alloc>& v) {
+  template <typename T>
+  void Vector(const std::vector<T>& v) {
     static_assert(std::is_trivially_copyable<T>::value, "Vector needs a trivially copyable type");
     static_assert(!std::is_same<T, bool>::value, "std::vector<bool> has no contiguous storage");
     Pod(static_cast<uint64_t>(v.size()));
