@@ -5,11 +5,13 @@
 // 2..11 steps, drawn from the seed: those longer than max_episode_steps (8) are truncated
 // (discount 1), the others terminate (discount 0).
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "envs/core/env.h"
 #include "envs/core/rng.h"
@@ -21,6 +23,10 @@ struct CounterOptions {
   int work = 0;                ///< busy-loop iterations per step, to make envs slower than others
   int64_t throw_at_step = -1;  ///< throw std::runtime_error on this Step call (counting from 1)
   int64_t obs_size = 3;        ///< image elements, to vary the spec
+  /// Yield on about 1 step in 25 and sleep 50 us on about 1 in 400, chosen by seed and step
+  /// count (the trajectory does not change): threads then wake late, stall mid-round and have
+  /// their envs stolen.
+  bool jitter = false;
 };
 
 class CounterEnv : public Environment {
@@ -105,6 +111,14 @@ class CounterEnv : public Environment {
   }
 
   void Spin() {
+    if (o_.jitter) {
+      const uint64_t k = (seed_ * 7919 + static_cast<uint64_t>(calls_)) % 400;
+      if (k == 0) {
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      } else if (k % 16 == 1) {
+        std::this_thread::yield();
+      }
+    }
     uint64_t x = seed_ + 1;
     for (int i = 0; i < o_.work; ++i) x = x * 6364136223846793005ull + 1442695040888963407ull;
     sink_ ^= x;

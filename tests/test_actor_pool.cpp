@@ -242,6 +242,28 @@ TEST_CASE("Pool sync: results are identical whatever num_threads", "[pool]") {
   }
 }
 
+TEST_CASE("Pool sync: traces stay identical when threads stall, wake late and steal", "[pool]") {
+  // Steps that yield or sleep at random make a worker miss whole rounds, start a round late, or
+  // stall mid-range while the others take its envs: every claim word then gets set up by a thief
+  // or found exhausted by its owner, and a report may never come. None of it may change a result.
+  const int envs = GENERATE(5, 64);
+  const int spin = GENERATE(0, 50);
+  CounterOptions jitter;
+  jitter.jitter = true;
+  ActorPool base(Counters(jitter), Opts(envs, 1, 0, 3, spin));
+  const auto expected = SyncTrace(base, 400);
+  for (int threads = 2; threads <= 4; ++threads) {
+    ActorPool pool(Counters(jitter), Opts(envs, threads, 0, 3, spin));
+    INFO("envs " << envs << " threads " << threads << " spin " << spin);
+    const auto trace = SyncTrace(pool, 400);
+    REQUIRE(trace.size() == expected.size());
+    for (size_t i = 0; i < trace.size(); ++i) {
+      INFO("result " << i);
+      REQUIRE(trace[i] == expected[i]);
+    }
+  }
+}
+
 TEST_CASE("Pool: auto-reset keeps the LAST observation, then starts a new episode", "[pool]") {
   const int threads = GENERATE(1, 2);
   const int n = 4;
