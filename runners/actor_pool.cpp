@@ -171,8 +171,8 @@ struct ActorPool::Impl {
   // the faster thread stole envs from the slower one every round, envs whose state then had to
   // cross between the cores' caches.
   //
-  // Every cache line that crosses between cores costs about 150 ns on this VM (a ping-pong round
-  // trip measures 320-350 ns), against 4 us of env work per thread in a round of 64 envs, so a
+  // Every cache line that crosses between cores costs 130-220 ns on this VM (a ping-pong round
+  // trip measures 260-450 ns), against 4 us of env work per thread in a round of 64 envs, so a
   // round moves as few lines as it can: the round number and the range bounds share one line up
   // to 13 threads (the caller writes it, each worker reads it once); each claim word is written
   // only by the threads that claim from it, so an owner's claims hit its own cache; and a worker

@@ -139,6 +139,15 @@ std::vector<Rec> SyncTrace(ActorPool& pool, int steps) {
   return trace;
 }
 
+/// Every result equal, in order; a failure names the first result that differs.
+void RequireSameTrace(const std::vector<Rec>& trace, const std::vector<Rec>& expected) {
+  REQUIRE(trace.size() == expected.size());
+  for (size_t i = 0; i < trace.size(); ++i) {
+    INFO("result " << i);
+    REQUIRE(trace[i] == expected[i]);
+  }
+}
+
 std::string MessageOf(const std::function<void()>& fn) {
   try {
     fn();
@@ -234,11 +243,7 @@ TEST_CASE("Pool sync: results are identical whatever num_threads", "[pool]") {
     ActorPool pool(Counters(slow), o);
     INFO("threads " << threads << " spin " << spin << " adaptive " << adaptive);
     const auto trace = SyncTrace(pool, 150);
-    REQUIRE(trace.size() == expected.size());
-    for (size_t i = 0; i < trace.size(); ++i) {
-      INFO("result " << i);
-      REQUIRE(trace[i] == expected[i]);
-    }
+    RequireSameTrace(trace, expected);
   }
 }
 
@@ -256,11 +261,7 @@ TEST_CASE("Pool sync: traces stay identical when threads stall, wake late and st
     ActorPool pool(Counters(jitter), Opts(envs, threads, 0, 3, spin));
     INFO("envs " << envs << " threads " << threads << " spin " << spin);
     const auto trace = SyncTrace(pool, 400);
-    REQUIRE(trace.size() == expected.size());
-    for (size_t i = 0; i < trace.size(); ++i) {
-      INFO("result " << i);
-      REQUIRE(trace[i] == expected[i]);
-    }
+    RequireSameTrace(trace, expected);
   }
 }
 
