@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "envs/core/params.h"
+#include "common/params.h"
 #include "envs/core/spec.h"
 #include "models/cores.h"
 #include "models/encoders.h"

@@ -12,7 +12,7 @@
 #include <functional>
 #include <string>
 
-#include "envs/core/params.h"
+#include "common/params.h"
 #include "models/cores.h"
 
 namespace rimlab::agents {

@@ -10,7 +10,7 @@
 
 #include "agents/actor_critic.h"
 #include "agents/rollout.h"
-#include "envs/core/params.h"
+#include "common/params.h"
 
 namespace rimlab::agents {
 

@@ -22,7 +22,7 @@
 #include "agents/copying_task.h"
 #include "bench/bench.h"
 #include "models/cores.h"
-#include "runners/config.h"
+#include "runners/config/config.h"
 
 namespace rimlab::bench {
 

@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "bench/bench.h"
-#include "envs/core/rng.h"
+#include "common/rng.h"
 #include "envs/registry.h"
 
 namespace rimlab::bench {

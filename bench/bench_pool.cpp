@@ -23,10 +23,10 @@
 #include <vector>
 
 #include "bench/bench.h"
-#include "envs/core/rng.h"
+#include "common/rng.h"
 #include "envs/registry.h"
-#include "runners/actor_pool.h"
-#include "runners/pool_primitives.h"
+#include "runners/pool/actor_pool.h"
+#include "runners/pool/pool_primitives.h"
 
 // Defined by bench/alloc_count.cpp in binaries that count heap allocations (rimlab_bench); null
 // elsewhere.

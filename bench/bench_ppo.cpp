@@ -35,8 +35,8 @@
 #include "bench/bench.h"
 #include "envs/registry.h"
 #include "models/rnn_cores.h"
-#include "runners/process_tuning.h"
-#include "runners/rl_trainer.h"
+#include "runners/cli/process_tuning.h"
+#include "runners/train/rl_trainer.h"
 
 namespace rimlab::bench {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "envs/core/env.h"
-#include "envs/core/params.h"
+#include "common/params.h"
 
 namespace rimlab {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "envs/core/params.h"
+#include "common/params.h"
 #include "models/recurrent_core.h"
 #include "models/rim.h"
 #include "models/rnn_cores.h"

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "envs/core/env.h"
-#include "envs/core/rng.h"
+#include "common/rng.h"
 
 namespace rimlab::testing {
 

@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "agents/actor_critic.h"
-#include "envs/core/params.h"
+#include "common/params.h"
 #include "envs/registry.h"
 
 using rimlab::agents::ActorCritic;

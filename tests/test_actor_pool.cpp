@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "envs/registry.h"
-#include "runners/actor_pool.h"
+#include "runners/pool/actor_pool.h"
 #include "tests/pool_fake_env.h"
 
 using namespace rimlab;

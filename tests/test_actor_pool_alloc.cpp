@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "envs/registry.h"
-#include "runners/actor_pool.h"
+#include "runners/pool/actor_pool.h"
 #include "tests/pool_fake_env.h"
 
 // bench/alloc_count.cpp, linked into this executable, replaces operator new/delete.

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "runners/config.h"
+#include "runners/config/config.h"
 
 using namespace rimlab;
 

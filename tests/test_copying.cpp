@@ -8,7 +8,7 @@
 #include <cstdlib>
 
 #include "agents/copying_task.h"
-#include "runners/config.h"
+#include "runners/config/config.h"
 
 using rimlab::agents::CopyingOptions;
 

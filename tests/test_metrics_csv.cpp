@@ -1,4 +1,4 @@
-// metrics.csv (runners/metrics_csv.h) beyond test_logging.cpp: a row torn by a crash, a bad
+// metrics.csv (runners/run/metrics_csv.h) beyond test_logging.cpp: a row torn by a crash, a bad
 // frame column, column names, number formats and the error messages.
 #include <catch2/catch.hpp>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "runners/metrics_csv.h"
+#include "runners/run/metrics_csv.h"
 
 namespace fs = std::filesystem;
 using rimlab::MetricsCsv;

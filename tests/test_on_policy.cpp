@@ -1,4 +1,4 @@
-// PPO and A2C end to end through the actor pool (runners/rl_trainer.h): they learn small tasks
+// PPO and A2C end to end through the actor pool (runners/train/rl_trainer.h): they learn small tasks
 // within a capped number of updates, and checkpoints restore a run exactly.
 #include <torch/torch.h>
 // LibTorch brings glog, whose CHECK would shadow Catch2's: Catch2 must own it here.
@@ -11,8 +11,8 @@
 
 #include "agents/on_policy.h"
 #include "envs/registry.h"
-#include "runners/checkpoint.h"
-#include "runners/rl_trainer.h"
+#include "runners/train/checkpoint.h"
+#include "runners/train/rl_trainer.h"
 
 namespace {
 

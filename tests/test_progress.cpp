@@ -1,4 +1,4 @@
-// The progress line (runners/progress.h) beyond test_logging.cpp: extreme numbers, unknown
+// The progress line (runners/run/progress.h) beyond test_logging.cpp: extreme numbers, unknown
 // values, and how often a non-terminal log gets a line.
 #include <catch2/catch.hpp>
 
@@ -14,7 +14,7 @@
 #include <limits>
 #include <string>
 
-#include "runners/progress.h"
+#include "runners/run/progress.h"
 
 using rimlab::FormatCount;
 using rimlab::FormatDuration;

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "envs/core/rng.h"
-#include "runners/recording.h"
+#include "common/rng.h"
+#include "runners/run/recording.h"
 
 using namespace rimlab;
 namespace fs = std::filesystem;

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "envs/core/params.h"
-#include "envs/core/rng.h"
+#include "common/params.h"
+#include "common/rng.h"
 #include "envs/core/spec.h"
 #include "envs/core/timestep.h"
 

@@ -1,4 +1,4 @@
-// TensorBoard event files (runners/tensorboard.h) beyond the round trip in test_logging.cpp: the
+// TensorBoard event files (runners/run/tensorboard.h) beyond the round trip in test_logging.cpp: the
 // exact bytes of a record against the protobuf wire format, the published CRC32C vectors, the
 // file name, and the torn tail a killed writer leaves.
 #include <catch2/catch.hpp>
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "runners/tensorboard.h"
+#include "runners/run/tensorboard.h"
 
 namespace fs = std::filesystem;
 

@@ -7,9 +7,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "envs/core/rng.h"
-#include "runners/config.h"
-#include "runners/env_config.h"
+#include "common/rng.h"
+#include "runners/config/config.h"
+#include "runners/config/env_config.h"
 
 namespace rimlab::viewer {
 

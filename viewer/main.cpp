@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "runners/commands.h"
+#include "runners/cli/commands.h"
 #include "viewer/app.h"
 
 namespace {

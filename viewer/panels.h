@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "envs/core/frame.h"
-#include "runners/recording.h"
+#include "runners/run/recording.h"
 
 namespace rimlab::viewer {
 

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "runners/recording.h"
+#include "runners/run/recording.h"
 #include "viewer/app.h"
 #include "viewer/panels.h"
 

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "envs/core/env.h"
-#include "envs/core/rng.h"
-#include "envs/core/state_io.h"
+#include "common/rng.h"
+#include "common/state_io.h"
 #include "envs/grid/world.h"
 
 namespace rimlab::grid {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "envs/core/state_io.h"
+#include "common/state_io.h"
 #include "envs/toy/toy.h"
 
 namespace rimlab::toy {

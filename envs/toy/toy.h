@@ -7,8 +7,8 @@
 #include <memory>
 
 #include "envs/core/env.h"
-#include "envs/core/params.h"
-#include "envs/core/rng.h"
+#include "common/params.h"
+#include "common/rng.h"
 
 namespace rimlab::toy {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "envs/core/rng.h"
+#include "common/rng.h"
 #include "envs/registry.h"
 
 using namespace rimlab;

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "envs/core/params.h"
+#include "common/params.h"
 #include "envs/grid/ascii_map.h"
 
 namespace rimlab::grid {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "envs/core/params.h"
+#include "common/params.h"
 #include "envs/grid/grid_env.h"
 
 namespace rimlab::grid {

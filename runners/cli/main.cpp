@@ -1,0 +1,128 @@
+// rimlab: the command line. Each subcommand reads a YAML config (plus key=value overrides), builds
+// the pieces it needs and reports; bad input exits with status 2 and a one-line error that names
+// the file, the key and what was expected.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "bench/bench.h"
+#include "runners/cli/commands.h"
+#include "runners/config/config.h"
+#include "runners/cli/process_tuning.h"
+#ifdef RIMLAB_WITH_TORCH
+#include "runners/train/policy.h"
+#endif
+
+namespace {
+
+constexpr const char* kDescription =
+    "rimlab: recurrent independent mechanisms vs LSTMs in reinforcement learning.\n"
+    "Configs are YAML files (see configs/README.md); append section.key=value to override.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rimlab::TuneProcess(argc, argv);
+  CLI::App app{kDescription, "rimlab"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rimlab 0.1");
+
+  rimlab::RolloutArgs rollout;
+  auto* cmd_rollout =
+      app.add_subcommand("rollout", "Step one env with a fixed action list and print every step");
+  cmd_rollout->add_option("config", rollout.config, "YAML config with an `env` section")
+      ->required();
+  cmd_rollout->add_option("overrides", rollout.overrides, "section.key=value overrides");
+  cmd_rollout->add_option("--seed", rollout.seed, "episode seed (default: the config's seed)");
+  cmd_rollout->add_option("--actions", rollout.actions,
+                          "comma-separated actions, ids or names: 2,2,1,3 or forward,left");
+  cmd_rollout->add_option("--format", rollout.format, "json or text")
+      ->check(CLI::IsMember({"json", "text"}));
+
+  rimlab::EvalArgs eval;
+  auto* cmd_eval = app.add_subcommand(
+      "eval", "Evaluate a policy on the config's env and its splits; prints success with 95% CIs");
+  cmd_eval
+      ->add_option("config", eval.config,
+                   "YAML config with `env` and `pool` sections (random policy), or a run "
+                   "directory or checkpoint (trained policy; more runs may follow, compared side "
+                   "by side)")
+      ->required();
+  cmd_eval->add_option("overrides", eval.overrides,
+                       "section.key=value overrides, or further run directories");
+  cmd_eval->add_option("--policy", eval.policy, "policy to evaluate: random")
+      ->check(CLI::IsMember({"random"}));
+  cmd_eval
+      ->add_option("--split", eval.splits,
+                   "splits to evaluate, comma-separated, or `all` (default: the config's)")
+      ->delimiter(',');
+  cmd_eval->add_option("--episodes", eval.episodes, "episodes per split")
+      ->check(CLI::Range(1, 100000000));
+  cmd_eval->add_flag("--greedy", eval.greedy,
+                     "trained policies: take the most likely action (default: sample)");
+  cmd_eval->add_option("--format", eval.format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}));
+
+#ifdef RIMLAB_WITH_TORCH
+  rimlab::TrainArgs train;
+  auto* cmd_train = app.add_subcommand(
+      "train",
+      "Train a policy (PPO or A2C with an lstm, gru or rim core) or the copying task; writes "
+      "runs/NAME/ (config.yaml, metrics.csv, tb/, checkpoints/, episodes/). Ctrl-C saves a "
+      "checkpoint; --resume continues exactly.");
+  cmd_train->add_option("config", train.config, "YAML config (see configs/README.md)");
+  cmd_train->add_option("overrides", train.overrides, "section.key=value overrides");
+  cmd_train->add_option("--runs", train.runs_dir, "where run directories go (default: runs)");
+  cmd_train->add_option("--resume", train.resume,
+                        "continue the run in this directory from its newest checkpoint");
+  cmd_train
+      ->add_option("--stop-after-frames", train.stop_after_frames,
+                   "save a checkpoint and stop once this many frames are done")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
+#endif
+
+  auto* cmd_envs = app.add_subcommand("envs", "List the registered environments and splits");
+
+  std::vector<std::string> bench_args;
+  auto* cmd_bench = app.add_subcommand(
+      "bench", "Run a benchmark suite: rimlab bench SUITE [--seconds S] [--quick] [key=value]");
+  cmd_bench->prefix_command();  // the bench driver parses its own arguments
+  {
+    std::string footer = "Suites (rimlab bench SUITE --help lists a suite's keys):";
+    for (const auto& s : rimlab::bench::Suites()) {
+      footer += "\n  " + std::string(s.name) +
+                std::string(10 - std::min<size_t>(9, std::strlen(s.name)), ' ') + s.summary;
+    }
+    cmd_bench->footer(footer);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  return rimlab::RunCommand([&]() -> int {
+    if (*cmd_rollout) return rimlab::CmdRollout(rollout);
+#ifdef RIMLAB_WITH_TORCH
+    if (*cmd_eval && rimlab::IsRunOrCheckpoint(eval.config)) return rimlab::CmdEvalTrained(eval);
+#endif
+    if (*cmd_eval) return rimlab::CmdEval(eval);
+    if (*cmd_envs) return rimlab::CmdEnvs();
+#ifdef RIMLAB_WITH_TORCH
+    if (*cmd_train) return rimlab::CmdTrain(train);
+#endif
+    if (*cmd_bench) {
+      std::vector<std::string> rest = cmd_bench->remaining();
+      std::string prog = "rimlab bench";  // the bench driver's usage lines name it
+      std::vector<char*> args = {prog.data()};
+      for (auto& s : rest) args.push_back(s.data());
+      return rimlab::bench::BenchMain(static_cast<int>(args.size()), args.data());
+    }
+    return 2;
+  });
+}

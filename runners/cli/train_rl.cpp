@@ -1,0 +1,348 @@
+// `rimlab train` for on-policy RL (algo: ppo | a2c): builds the pool, the actor-critic and the
+// algorithm from the config, trains, and keeps the run directory up to date: config.yaml,
+// metrics.csv, TensorBoard events, checkpoints/ and episodes/. Ctrl-C (or --stop-after-frames)
+// ends at the next iteration boundary with a checkpoint; --resume continues from the newest one.
+#include <torch/torch.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "runners/train/checkpoint.h"
+#include "runners/cli/commands.h"
+#include "runners/config/env_config.h"
+#include "runners/run/metrics_csv.h"
+#include "runners/train/policy.h"
+#include "runners/run/progress.h"
+#include "runners/train/recorder.h"
+#include "runners/train/rl_trainer.h"
+#include "runners/run/run_dir.h"
+#include "runners/run/tensorboard.h"
+#include "runners/cli/train_rl.h"
+
+namespace rimlab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void OnSignal(int) {
+  g_stop.store(true);
+  // A second Ctrl-C kills the process the usual way.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+/// Restores the default handlers when training ends, however it ends.
+struct SignalScope {
+  SignalScope() {
+    g_stop.store(false);
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+  }
+  ~SignalScope() {
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+  }
+};
+
+const std::vector<std::string> kColumns = {
+    "frames",      "iteration",          "seconds",     "sps",          "episodes", "return_mean",
+    "length_mean", "success_rate",       "policy_loss", "value_loss",   "entropy",  "approx_kl",
+    "clipfrac",    "explained_variance", "grad_norm",   "learning_rate"};
+
+struct LogOptions {
+  int64_t checkpoint_frames = 100000;
+  int keep_checkpoints = 3;
+  int record_episodes = 2;
+  bool tensorboard = true;
+  double progress_seconds = 10.0;
+};
+
+LogOptions LogOptionsFrom(const Config& config) {
+  LogOptions o;
+  ParamReader r(config.Section("log"), "section 'log'");
+  o.checkpoint_frames = r.Int("checkpoint_frames", o.checkpoint_frames, 1, int64_t{1} << 50);
+  o.keep_checkpoints = static_cast<int>(r.Int("keep_checkpoints", o.keep_checkpoints, 0, 1000000));
+  o.record_episodes = static_cast<int>(r.Int("record_episodes", o.record_episodes, 0, 1000));
+  o.tensorboard = r.Bool("tensorboard", o.tensorboard);
+  o.progress_seconds = r.Float("progress_seconds", o.progress_seconds, 0.0, 1e6);
+  r.Finish();
+  return o;
+}
+
+/// Everything the root section says about an RL run.
+struct RunOptions {
+  std::string name;
+  std::string algo;
+  uint64_t seed = 1;
+  int64_t total_frames = 1000000;
+  int torch_threads = 1;
+  int learner_threads = 2;
+};
+
+RunOptions RunOptionsFrom(const Config& config, const std::string& default_name) {
+  RunOptions o;
+  ParamReader r(config.Section(""), "config");
+  o.name = r.String("name", default_name);
+  o.algo = r.Choice("algo", "ppo", {"ppo", "a2c"});
+  o.seed = static_cast<uint64_t>(r.Int("seed", 1, 0, std::numeric_limits<int32_t>::max()));
+  o.total_frames = r.Int("total_frames", o.total_frames, 1, int64_t{1} << 50);
+  o.torch_threads = static_cast<int>(r.Int("torch_threads", o.torch_threads, 1, 256));
+  o.learner_threads = static_cast<int>(r.Int("learner_threads", o.learner_threads, 1, 256));
+  r.Finish();
+  return o;
+}
+
+struct EvalOptions {
+  int episodes = 200;
+  std::vector<std::string> splits;
+  bool greedy = false;
+};
+
+EvalOptions EvalOptionsFrom(const Config& config) {
+  EvalOptions o;
+  ParamReader r(config.Section("eval"), "section 'eval'");
+  o.episodes = static_cast<int>(r.Int("episodes", o.episodes, 0, 100000000));
+  o.splits = r.StringList("splits", {});
+  o.greedy = r.Bool("greedy", o.greedy);
+  r.Finish();
+  return o;
+}
+
+double Nan() {
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+void ReplaceTensorBoardFiles(const std::string& dir, int64_t keep_up_to) {
+  // A resumed run rewrites the event files up to its checkpoint so TensorBoard shows one curve,
+  // not the interrupted run's tail overlapping the resumed one.
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  std::vector<ScalarEvent> kept;
+  std::vector<fs::path> old;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("events.out.tfevents.", 0) != 0) continue;
+    // A writer killed mid-record leaves a torn tail; what came before it is still good.
+    for (auto& e : ReadTensorBoardScalars(entry.path().string(), TornTail::kIgnore)) {
+      if (e.step <= keep_up_to) kept.push_back(e);
+    }
+    old.push_back(entry.path());
+  }
+  std::vector<std::string> old_names;
+  for (const auto& p : old) old_names.push_back(p.string());
+  {
+    TensorBoardWriter writer(dir);
+    for (const auto& e : kept) writer.AddScalar(e.tag, e.step, e.value, e.wall_time);
+    writer.Flush();
+    for (const auto& p : old_names) {
+      if (p != writer.path()) fs::remove(p, ec);
+    }
+  }
+}
+
+}  // namespace
+
+int TrainOnPolicy(Config config, const TrainArgs& args) {
+  const bool resuming = !args.resume.empty();
+  const RunOptions run = RunOptionsFrom(config, StemOf(args.config));
+  const std::string other = run.algo == "ppo" ? "a2c" : "ppo";
+  config.CheckSections({"env", "pool", "model", "core", run.algo, "log", "eval", "debug"});
+  const EnvConfig env_config = EnvConfigFrom(config);
+  const PoolOptions pool_options = PoolOptionsFrom(config);
+  const LogOptions log = LogOptionsFrom(config);
+  const EvalOptions eval = EvalOptionsFrom(config);
+  int64_t nan_at_frames = 0;
+  {
+    // A testing aid: the failure path (stop, keep the last good checkpoint) must be exercised
+    // without waiting for a real divergence.
+    ParamReader r(config.Section("debug"), "section 'debug'");
+    nan_at_frames = r.Int("nan_at_frames", 0, 0, int64_t{1} << 50);
+    r.Finish();
+  }
+  for (const auto& split : eval.splits) env_config.WithSplit(split);
+
+  // Collection runs torch on one thread next to the pool's threads; the update, with the pool
+  // idle (sync mode), gets torch_threads.
+  torch::set_num_threads(run.torch_threads);
+  torch::manual_seed(run.seed);
+
+  ActorPool pool([&env_config](int) { return env_config.Make(); }, pool_options);
+  agents::ActorCritic model = BuildModel(config, pool.spec());
+  auto algorithm = agents::MakeOnPolicyAlgorithm(run.algo, config.Section(run.algo), model,
+                                                 pool_options.num_envs);
+  const int learner_threads = algorithm->set_learner_threads(run.learner_threads);
+  OnPolicyTrainer trainer(&pool, model, std::move(algorithm), run.total_frames);
+  trainer.set_update_threads(run.torch_threads);
+
+  std::string dir;
+  std::unique_ptr<MetricsCsv> csv;
+  if (resuming) {
+    dir = args.resume;
+    const auto checkpoints = ListCheckpoints(dir + "/checkpoints");
+    if (checkpoints.empty()) {
+      throw std::invalid_argument(dir + ": nothing to resume, no checkpoints in " + dir +
+                                  "/checkpoints");
+    }
+    LoadCheckpoint(&trainer, checkpoints.back());
+    std::printf("resuming %s from %s (frames %lld)\n", dir.c_str(), checkpoints.back().c_str(),
+                static_cast<long long>(trainer.frames()));
+    csv = std::make_unique<MetricsCsv>(dir + "/metrics.csv", kColumns, MetricsCsv::Mode::kResume,
+                                       trainer.frames());
+    if (log.tensorboard) ReplaceTensorBoardFiles(dir + "/tb", trainer.frames());
+  } else {
+    dir = CreateRunDir(args.runs_dir, run.name);
+    WriteFileAtomic(dir + "/config.yaml", config.ToYaml());
+    csv = std::make_unique<MetricsCsv>(dir + "/metrics.csv", kColumns, MetricsCsv::Mode::kCreate);
+  }
+  std::unique_ptr<TensorBoardWriter> tb;
+  if (log.tensorboard) tb = std::make_unique<TensorBoardWriter>(dir + "/tb");
+
+  std::printf(
+      "run directory: %s\n%s on %s: %s, %d envs on %d threads, torch threads %d, learner "
+      "threads %d%s, %lld frames in %lld iterations of %lld\n",
+      dir.c_str(), run.algo.c_str(), env_config.name.c_str(), model->Describe().c_str(),
+      pool_options.num_envs, pool_options.num_threads, run.torch_threads, learner_threads,
+      learner_threads < run.learner_threads ? " (dropout or random units: one thread keeps runs "
+                                              "reproducible)"
+                                            : "",
+      static_cast<long long>(run.total_frames), static_cast<long long>(trainer.num_iterations()),
+      static_cast<long long>(trainer.frames_per_iteration()));
+  std::fflush(stdout);
+
+  EpisodeRecorder recorder(env_config, run.seed);
+  const std::string checkpoint_dir = dir + "/checkpoints";
+  std::string last_checkpoint = resuming ? ListCheckpoints(checkpoint_dir).back() : "";
+  const auto save = [&]() {
+    last_checkpoint = SaveCheckpoint(trainer, checkpoint_dir);
+    PruneCheckpoints(checkpoint_dir, log.keep_checkpoints);
+    if (log.record_episodes > 0) {
+      recorder.Record(model, trainer.frames(), log.record_episodes, dir + "/episodes",
+                      run.algo + " " + model->Describe());
+    }
+  };
+
+  ProgressLine progress(trainer.num_iterations() * trainer.frames_per_iteration(),
+                        log.progress_seconds);
+  std::deque<EpisodeSummary> recent;  // for the progress line only
+  double seconds = 0.0;
+  const int64_t stop_after = args.stop_after_frames;
+  SignalScope signals;
+  bool interrupted = false;
+  while (!trainer.done()) {
+    IterationStats s = trainer.RunIteration();
+    if (nan_at_frames > 0 && s.frames >= nan_at_frames) s.loss.policy_loss = Nan();
+    const double iteration_seconds = s.collect_seconds + s.update_seconds;
+    seconds += iteration_seconds;
+    const auto& l = s.loss;
+    if (!l.Finite()) {
+      progress.Finish();
+      std::fprintf(stderr,
+                   "rimlab: failed: non-finite loss at iteration %lld (frames %lld): policy_loss "
+                   "%g, value_loss %g, entropy %g. Stopped without saving; the last good "
+                   "checkpoint is %s\n",
+                   static_cast<long long>(s.iteration), static_cast<long long>(s.frames),
+                   l.policy_loss, l.value_loss, l.entropy,
+                   last_checkpoint.empty() ? "(none yet)" : last_checkpoint.c_str());
+      return 1;
+    }
+    const double sps = static_cast<double>(trainer.frames_per_iteration()) / iteration_seconds;
+    csv->Write({static_cast<double>(s.frames), static_cast<double>(s.iteration), seconds, sps,
+                static_cast<double>(s.episodes.size()), s.ReturnMean(), s.LengthMean(),
+                s.SuccessRate(), l.policy_loss, l.value_loss, l.entropy, l.approx_kl, l.clipfrac,
+                l.explained_variance, l.grad_norm, l.learning_rate});
+    if (tb) {
+      std::vector<std::pair<std::string, double>> scalars = {
+          {"charts/SPS", sps},
+          {"charts/learning_rate", l.learning_rate},
+          {"losses/policy_loss", l.policy_loss},
+          {"losses/value_loss", l.value_loss},
+          {"losses/entropy", l.entropy},
+          {"losses/grad_norm", l.grad_norm}};
+      if (!s.episodes.empty()) {
+        scalars.push_back({"charts/episodic_return", s.ReturnMean()});
+        scalars.push_back({"charts/episodic_length", s.LengthMean()});
+        scalars.push_back({"charts/success_rate", s.SuccessRate()});
+      }
+      if (!std::isnan(l.approx_kl)) scalars.push_back({"losses/approx_kl", l.approx_kl});
+      if (!std::isnan(l.clipfrac)) scalars.push_back({"losses/clipfrac", l.clipfrac});
+      if (!std::isnan(l.explained_variance)) {
+        scalars.push_back({"losses/explained_variance", l.explained_variance});
+      }
+      tb->AddScalars(s.frames, scalars);
+      tb->Flush();  // TensorBoard sees the run as it goes; a kill leaves whole records
+    }
+    for (const auto& e : s.episodes) {
+      recent.push_back(e);
+      if (recent.size() > 100) recent.pop_front();
+    }
+    double ret = Nan(), success = Nan();
+    if (!recent.empty()) {
+      ret = 0.0;
+      success = 0.0;
+      for (const auto& e : recent) {
+        ret += e.episode_return;
+        success += e.success ? 1.0 : 0.0;
+      }
+      ret /= static_cast<double>(recent.size());
+      success /= static_cast<double>(recent.size());
+    }
+    progress.Update(s.frames, sps, ret, success, seconds);
+
+    const bool boundary = s.frames / log.checkpoint_frames !=
+                          (s.frames - trainer.frames_per_iteration()) / log.checkpoint_frames;
+    const bool stop = g_stop.load() || (stop_after > 0 && s.frames >= stop_after);
+    if (boundary || trainer.done() || stop) save();
+    if (stop && !trainer.done()) {
+      interrupted = true;
+      break;
+    }
+  }
+  progress.Finish();
+  if (tb) tb->Flush();
+  if (interrupted) {
+    std::printf("stopped at frames %lld; checkpoint %s\nresume with: rimlab train --resume %s\n",
+                static_cast<long long>(trainer.frames()), last_checkpoint.c_str(), dir.c_str());
+    return g_stop.load() ? 130 : 0;
+  }
+  std::printf("done: %lld frames in %.1f s; checkpoint %s\n",
+              static_cast<long long>(trainer.frames()), seconds, last_checkpoint.c_str());
+
+  if (eval.episodes > 0) {
+    std::vector<std::string> splits = eval.splits;
+    if (splits.empty()) splits.push_back("");
+    nlohmann::json doc;
+    std::printf("%-10s %9s  %-22s %-18s\n", "split", "episodes", "success [95% CI]",
+                "return (95% CI)");
+    for (const auto& split : splits) {
+      const EnvConfig ec = split.empty() ? env_config : env_config.WithSplit(split);
+      ActorPool eval_pool([&ec](int) { return ec.Make(); }, pool_options);
+      const EpisodeStats st =
+          Evaluate(&eval_pool, eval.episodes,
+                   RecurrentPolicy(model, eval_pool.spec(), eval_pool.num_envs(), eval.greedy,
+                                   run.seed + 104729));
+      const std::string label = split.empty() ? env_config.name : split;
+      std::printf("%-10s %9d  %.3f [%.3f, %.3f]    %.3f +- %.3f\n", label.c_str(), st.episodes,
+                  st.success_rate, st.success_low, st.success_high, st.return_mean, st.return_ci95);
+      doc["splits"][label] = {{"episodes", st.episodes},
+                              {"success_rate", st.success_rate},
+                              {"success_ci95", {st.success_low, st.success_high}},
+                              {"return_mean", st.return_mean},
+                              {"return_ci95", st.return_ci95},
+                              {"length_mean", st.length_mean}};
+    }
+    doc["checkpoint"] = last_checkpoint;
+    doc["greedy"] = eval.greedy;
+    WriteFileAtomic(dir + "/eval.json", doc.dump(2) + "\n");
+  }
+  return 0;
+}
+
+}  // namespace rimlab

@@ -1,0 +1,38 @@
+#pragma once
+/// Episode recordings of a trained policy, for runs/NAME/episodes/: the trainer records a few
+/// episodes at each checkpoint on envs of its own (never the training pool's), with its own
+/// generator (never torch's global one), so recording changes nothing about the run.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agents/actor_critic.h"
+#include "runners/config/env_config.h"
+#include "runners/run/recording.h"
+
+namespace rimlab {
+
+class EpisodeRecorder {
+ public:
+  EpisodeRecorder(EnvConfig env_config, uint64_t seed);
+
+  /// Plays `episodes` episodes with `model` (sampling its actions) and writes each to
+  /// `dir`/RecordingFileName(frames, k). Episode k of a call is seeded from (seed, frames, k),
+  /// so the same checkpoint always records the same episodes. Returns the paths written.
+  std::vector<std::string> Record(agents::ActorCritic model, int64_t frames, int episodes,
+                                  const std::string& dir, const std::string& policy) const;
+
+  /// One episode, not written anywhere.
+  EpisodeRecording RecordOne(agents::ActorCritic model, uint64_t episode_seed,
+                             torch::Generator* generator) const;
+
+ private:
+  EnvConfig env_config_;
+  std::string env_yaml_;
+  uint64_t seed_;
+};
+
+}  // namespace rimlab
