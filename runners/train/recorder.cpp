@@ -12,8 +12,6 @@ EpisodeRecorder::EpisodeRecorder(EnvConfig env_config, uint64_t seed)
 EpisodeRecording EpisodeRecorder::RecordOne(agents::ActorCritic model, uint64_t episode_seed,
                                             torch::Generator* generator) const {
   torch::NoGradGuard no_grad;
-  const bool was_training = model->is_training();
-  model->eval();
   auto env = env_config_.Make();
   const auto& spec = env->Spec();
   const bool rim = model->options().core.type == "rim";
@@ -58,7 +56,6 @@ EpisodeRecording EpisodeRecorder::RecordOne(agents::ActorCritic model, uint64_t 
     extras.obs_checksum = ObservationChecksum(obs);
     builder.Add(a.index, ts.reward, extras);
   }
-  if (was_training) model->train();
   return builder.Finish(ts.success);
 }
 
@@ -66,12 +63,14 @@ std::vector<std::string> EpisodeRecorder::Record(agents::ActorCritic model, int6
                                                  int episodes, const std::string& dir,
                                                  const std::string& policy) const {
   std::filesystem::create_directories(dir);
+  agents::ActorCritic player(model->Replica());
+  player->eval();
   std::vector<std::string> paths;
   for (int k = 0; k < episodes; ++k) {
     const uint64_t episode_seed =
         seed_ * 1000003ULL + static_cast<uint64_t>(frames) * 131ULL + static_cast<uint64_t>(k);
     auto generator = at::detail::createCPUGenerator(episode_seed);
-    auto r = RecordOne(model, episode_seed, &generator);
+    auto r = RecordOne(player, episode_seed, &generator);
     r.policy = policy;
     r.frames = frames;
     paths.push_back(dir + "/" + RecordingFileName(frames, k));

@@ -1,7 +1,11 @@
 #pragma once
 /// Episode recordings of a trained policy, for runs/NAME/episodes/: the trainer records a few
 /// episodes at each checkpoint on envs of its own (never the training pool's), with its own
-/// generator (never torch's global one), so recording changes nothing about the run.
+/// generator (never torch's global one), and with a replica of the model that shares its weights
+/// and nothing else, so recording changes nothing about the run. The model itself carries state
+/// besides its weights: the mission encoder caches each mission's encoding until the next update,
+/// and rows that recording had encoded one at a time rounded differently from the batched rows a
+/// resumed run computes (its metrics parted from the uninterrupted run's after a checkpoint).
 
 #include <torch/torch.h>
 
@@ -25,11 +29,11 @@ class EpisodeRecorder {
   std::vector<std::string> Record(agents::ActorCritic model, int64_t frames, int episodes,
                                   const std::string& dir, const std::string& policy) const;
 
-  /// One episode, not written anywhere.
-  EpisodeRecording RecordOne(agents::ActorCritic model, uint64_t episode_seed,
+ private:
+  /// One episode, not written anywhere; `player` is the replica.
+  EpisodeRecording RecordOne(agents::ActorCritic player, uint64_t episode_seed,
                              torch::Generator* generator) const;
 
- private:
   EnvConfig env_config_;
   std::string env_yaml_;
   uint64_t seed_;
