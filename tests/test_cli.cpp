@@ -294,6 +294,25 @@ TEST_CASE("train ppo leaves a complete run directory; eval reads it back", "[cli
   std::system(("rm -rf " + runs).c_str());
 }
 
+// Trains `cfg` straight through as RUNS/full, and as RUNS/part stopped after `stop_after` frames
+// and then resumed; returns both runs' metrics.csv rows without the timing columns.
+std::pair<std::vector<std::string>, std::vector<std::string>> TrainStraightAndResumed(
+    const std::string& cfg, const std::string& runs, int64_t stop_after) {
+  const Result full = Run("train " + cfg + " name=full");
+  INFO(full.err);
+  REQUIRE(full.status == 0);
+  const Result part =
+      Run("train " + cfg + " name=part --stop-after-frames " + std::to_string(stop_after));
+  INFO(part.err);
+  REQUIRE(part.status == 0);
+  CHECK(part.out.find("resume with: rimlab train --resume " + runs + "/part") != std::string::npos);
+  const Result resumed = Run("train --resume " + runs + "/part");
+  INFO(resumed.err);
+  REQUIRE(resumed.status == 0);
+  return {MetricsWithoutTiming(runs + "/full/metrics.csv"),
+          MetricsWithoutTiming(runs + "/part/metrics.csv")};
+}
+
 TEST_CASE("a resumed run reproduces the uninterrupted run's metrics exactly", "[cli]") {
   const std::string runs = "build-test-cli-resume";
   std::system(("rm -rf " + runs).c_str());
@@ -303,19 +322,7 @@ TEST_CASE("a resumed run reproduces the uninterrupted run's metrics exactly", "[
       "pool.num_envs=4 ppo.recurrence=4 ppo.batch_size=32 total_frames=640 "
       "log.checkpoint_frames=1000000 eval.episodes=0 model.encoder=conv --runs " +
       runs;
-  const Result full = Run("train " + cfg + " name=full");
-  INFO(full.err);
-  REQUIRE(full.status == 0);
-  const Result part = Run("train " + cfg + " name=part --stop-after-frames 192");
-  INFO(part.err);
-  REQUIRE(part.status == 0);
-  CHECK(part.out.find("resume with: rimlab train --resume " + runs + "/part") != std::string::npos);
-  CHECK(MetricsWithoutTiming(runs + "/part/metrics.csv").size() == 1 + 3);
-  const Result resumed = Run("train --resume " + runs + "/part");
-  INFO(resumed.err);
-  REQUIRE(resumed.status == 0);
-  const auto a = MetricsWithoutTiming(runs + "/full/metrics.csv");
-  const auto b = MetricsWithoutTiming(runs + "/part/metrics.csv");
+  const auto [a, b] = TrainStraightAndResumed(cfg, runs, 192);
   REQUIRE(a.size() == 1 + 10);
   CHECK(a == b);
   // Resuming takes the run's own config: overrides are refused, as is a missing run.
@@ -340,19 +347,8 @@ TEST_CASE("a shipped config resumed at a scheduled checkpoint with recording on 
                           " total_frames=12288 log.checkpoint_frames=4096 log.record_episodes=2 "
                           "eval.episodes=0 --runs " +
                           runs;
-  const Result full = Run("train " + cfg + " name=full");
-  INFO(full.err);
-  REQUIRE(full.status == 0);
-  const Result part = Run("train " + cfg + " name=part --stop-after-frames 4096");
-  INFO(part.err);
-  REQUIRE(part.status == 0);
+  const auto [a, b] = TrainStraightAndResumed(cfg, runs, 4096);
   CHECK(Exists(runs + "/full/episodes/frames-000000004096-ep00.json"));
-  CHECK(Exists(runs + "/part/episodes/frames-000000004096-ep00.json"));
-  const Result resumed = Run("train --resume " + runs + "/part");
-  INFO(resumed.err);
-  REQUIRE(resumed.status == 0);
-  const auto a = MetricsWithoutTiming(runs + "/full/metrics.csv");
-  const auto b = MetricsWithoutTiming(runs + "/part/metrics.csv");
   REQUIRE(a.size() == 1 + 6);
   for (size_t i = 0; i < a.size(); ++i) {
     INFO("metrics.csv row " << i);
@@ -361,12 +357,9 @@ TEST_CASE("a shipped config resumed at a scheduled checkpoint with recording on 
   // The episodes recorded after the resume are the uninterrupted run's too.
   for (const char* name : {"frames-000000008192-ep00.json", "frames-000000012288-ep01.json"}) {
     INFO(name);
-    std::ifstream fa(runs + "/full/episodes/" + name), fb(runs + "/part/episodes/" + name);
-    REQUIRE(fa.good());
-    REQUIRE(fb.good());
-    const std::string ta((std::istreambuf_iterator<char>(fa)), std::istreambuf_iterator<char>());
-    const std::string tb((std::istreambuf_iterator<char>(fb)), std::istreambuf_iterator<char>());
-    CHECK(ta == tb);
+    REQUIRE(Exists(runs + "/full/episodes/" + name));
+    REQUIRE(Exists(runs + "/part/episodes/" + name));
+    CHECK(ReadFile(runs + "/full/episodes/" + name) == ReadFile(runs + "/part/episodes/" + name));
   }
   std::system(("rm -rf " + runs).c_str());
 }
