@@ -6,7 +6,8 @@
 //
 // Keys: threads=N (torch intra-op threads, default 2), input=D (input width, default 64),
 // T=32, batch=64, rounds=5, only=lstm|gru|rim (skip the others), profile=PREFIX (also write an
-// autograd-profiler trace of one training iteration per model to PREFIX_<model>.json).
+// autograd-profiler trace of one training iteration per model to PREFIX_<model>.json),
+// rim_ops=1 (also the RIM cell operator by operator, RIMCellOptions::fused(false), as `rim_ops`).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
@@ -67,7 +68,7 @@ struct Model {
   models::RecurrentCore core{nullptr};
 };
 
-std::vector<Model> MakeModels(int64_t input, const std::string& only) {
+std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_ops) {
   std::vector<Model> out;
   torch::manual_seed(0);
   for (const std::string type : {"lstm", "gru", "rim"}) {
@@ -77,6 +78,10 @@ std::vector<Model> MakeModels(int64_t input, const std::string& only) {
     o.hidden_size = 600;
     o.rim = models::RIMCellOptions().num_units(6).top_k(4).unit_size(100);
     out.push_back({type == "rim" ? "rim" : type + "600", models::MakeCore(o, input)});
+    if (type == "rim" && rim_ops) {
+      o.rim.fused(false);
+      out.push_back({"rim_ops", models::MakeCore(o, input)});
+    }
   }
   return out;
 }
@@ -94,7 +99,7 @@ int RunCoresSuite(const BenchArgs& args) {
   torch::set_num_threads(static_cast<int>(threads));
   const double budget = args.quick ? 0.01 : args.seconds / static_cast<double>(rounds);
 
-  auto models = MakeModels(input, only);
+  auto models = MakeModels(input, only, IntArg(kv, "rim_ops", 0) != 0);
   Report("cores/threads", static_cast<double>(threads), "threads");
   for (auto& m : models)
     Report("cores/params/" + m.name, double(m.core->NumParameters()), "params");

@@ -189,6 +189,7 @@ int RunPpoSuite(const BenchArgs& args) {
     o.core.hidden_size = 64;
     o.core.rim.num_units(rim_units).top_k(rim_top_k).unit_size(16).input_dropout(0.0).comm_dropout(
         0.0);
+    o.core.rim.fused(variant_fused[v]);
     o.grid.fused(variant_fused[v]);
     agents::ActorCritic model(b.pool->spec(), o);
     for (auto& m : model->modules()) {

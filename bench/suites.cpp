@@ -26,6 +26,7 @@ const std::vector<Suite>& Suites() {
       {"cores", "recurrent cores: RIM vs LSTM-600/GRU-600, train and inference per step",
        RunCoresSuite,
        "threads=2 (torch intra-op)  input=64  T=32  batch=64  rounds=5  only=lstm|gru|rim\n"
+       "  rim_ops=1 (also the RIM cell operator by operator, unfused)\n"
        "  profile=PREFIX (autograd traces)"},
       {"copying", "the paper's copying task: train, then test on a longer blank span",
        RunCopyingSuite,

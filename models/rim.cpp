@@ -1,5 +1,8 @@
 #include "models/rim.h"
 
+#include "models/dropout_noise.h"
+#include "models/fused_rim.h"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -153,7 +156,7 @@ RIMCellImpl::Inner RIMCellImpl::StepUnitMajor(const torch::Tensor& keys,
     out.info.input_attention = torch::constant_pad_nd(
         torch::full({B, K, M}, 1.0 / static_cast<double>(M), h.options()), {1, 0});
   }
-  read = torch::dropout(read, o.input_dropout(), is_training());
+  read = Dropout(read, o.input_dropout(), is_training());
 
   // 5: every unit's own LSTM/GRU, all K in grouped products.
   torch::Tensor h_new, c_new;
@@ -184,9 +187,8 @@ RIMCellImpl::Inner RIMCellImpl::StepUnitMajor(const torch::Tensor& keys,
     auto att = torch::softmax(scores, -1);  // [B, nc, K(reader), K(read)]
     auto z = SmallMatmul(att, heads(2 * nc * dk, dv)).permute({2, 0, 1, 3}).reshape({K, B, -1});
     auto gate_branch = comm_out(z).chunk(2, -1);
-    h_new =
-        h_new + torch::sigmoid(gate_branch[0]) *
-                    torch::tanh(torch::dropout(gate_branch[1], o.comm_dropout(), is_training()));
+    h_new = h_new + torch::sigmoid(gate_branch[0]) *
+                        torch::tanh(Dropout(gate_branch[1], o.comm_dropout(), is_training()));
     out.info.comm_attention = nc == 1 ? att.squeeze(1) : att.mean(1);
   }
 
@@ -197,9 +199,68 @@ RIMCellImpl::Inner RIMCellImpl::StepUnitMajor(const torch::Tensor& keys,
   return out;
 }
 
+bool RIMCellImpl::UseFused(const torch::Tensor& x) const {
+  return options.fused() && options.input_attention() && x.device().is_cpu() &&
+         x.scalar_type() == torch::kFloat32 && input_kv.scalar_type() == torch::kFloat32;
+}
+
+UnrollOutput RIMCellImpl::FusedUnroll(const torch::Tensor& x, const State& state,
+                                      const torch::Tensor& keep) {
+  const auto& o = options;
+  FusedRimConfig cfg;
+  cfg.top_k = o.top_k();
+  cfg.input_heads = o.input_heads();
+  cfg.input_key_size = o.input_key_size();
+  cfg.input_value_size = o.resolved_input_value_size();
+  cfg.comm_heads = o.comm_heads();
+  cfg.comm_key_size = o.comm_key_size();
+  cfg.comm_value_size = o.comm_value_size();
+  cfg.lstm = lstm_units();
+  cfg.communication = o.communication();
+  cfg.input_dropout = o.input_dropout();
+  cfg.comm_dropout = o.comm_dropout();
+  cfg.training = is_training();
+  FusedRimWeights w;
+  w.input_query = input_query;
+  w.w_ih = unit_w_ih;
+  w.w_hh = unit_w_hh;
+  w.b_ih = unit_b_ih;
+  w.b_hh = unit_b_hh;
+  if (o.communication()) {
+    w.comm_qkv = comm_qkv;
+    w.comm_out_weight = comm_out->weight;
+    w.comm_out_bias = comm_out->bias;
+  }
+  const int64_t T = x.size(0), B = x.size(1);
+  auto kv = torch::matmul(x, input_kv);  // every step's keys and values in one product
+  auto h = state.tensors.at(0).transpose(0, 1);
+  auto c = lstm_units() ? state.tensors.at(1).transpose(0, 1) : torch::Tensor();
+  auto f = FusedRimUnroll(cfg, kv, h, c, keep, w);
+  UnrollOutput out;
+  out.outputs = f.outputs.permute({0, 2, 1, 3}).reshape({T, B, output_size()});
+  out.state.tensors.push_back(f.h.transpose(0, 1));
+  if (f.c.defined()) out.state.tensors.push_back(f.c.transpose(0, 1));
+  out.info.mask = f.mask;
+  out.info.input_attention = f.input_attention;
+  out.info.comm_attention = f.comm_attention;
+  return out;
+}
+
 StepOutput RIMCellImpl::Step(const torch::Tensor& input, const State& state,
                              const torch::Tensor& reset_mask) {
   auto x = AsSet(input, 1);
+  if (UseFused(x)) {
+    auto keep = reset_mask.defined() ? reset_mask.to(torch::kBool).logical_not().view({1, -1})
+                                     : torch::Tensor();
+    auto u = FusedUnroll(x.unsqueeze(0), state, keep);
+    StepOutput out;
+    out.output = u.outputs[0];
+    out.state = std::move(u.state);
+    out.info.mask = u.info.mask[0];
+    out.info.input_attention = u.info.input_attention[0];
+    if (u.info.comm_attention.defined()) out.info.comm_attention = u.info.comm_attention[0];
+    return out;
+  }
   auto p = Project(x);
   auto h = state.tensors.at(0).transpose(0, 1);
   auto c = lstm_units() ? state.tensors.at(1).transpose(0, 1) : torch::Tensor();
@@ -217,6 +278,10 @@ StepOutput RIMCellImpl::Step(const torch::Tensor& input, const State& state,
 UnrollOutput RIMCellImpl::Unroll(const torch::Tensor& inputs, const State& state,
                                  const torch::Tensor& resets) {
   auto x = AsSet(inputs, 2);
+  if (UseFused(x)) {
+    return FusedUnroll(x, state,
+                       resets.defined() ? resets.to(torch::kBool).logical_not() : torch::Tensor());
+  }
   const int64_t T = x.size(0), B = x.size(1);
   auto p = Project(x);
   auto h = state.tensors.at(0).transpose(0, 1).contiguous();

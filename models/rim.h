@@ -48,6 +48,10 @@ struct RIMCellOptions {
   TORCH_ARG(bool, input_attention) = true;
   /// Ablation switch. Off: no communication step.
   TORCH_ARG(bool, communication) = true;
+  /// Float32 CPU steps and unrolls run as one autograd node with a hand-written backward
+  /// (models/fused_rim.h) unless this is off; the operator path stays for other types, for the
+  /// ablation without input attention, and as the tested reference.
+  TORCH_ARG(bool, fused) = true;
 };
 
 class RIMCellImpl : public RecurrentCoreImpl {
@@ -96,6 +100,10 @@ class RIMCellImpl : public RecurrentCoreImpl {
   Inner StepUnitMajor(const torch::Tensor& keys, const torch::Tensor& values, torch::Tensor h,
                       torch::Tensor c, const torch::Tensor& keep);
   torch::Tensor Select(const torch::Tensor& null_attention) const;
+  /// True when x (float32, on the CPU) takes the fused path.
+  bool UseFused(const torch::Tensor& x) const;
+  /// The fused unroll of x [T, B, M, d_in] from batch-first state; keep [T, B] or undefined.
+  UnrollOutput FusedUnroll(const torch::Tensor& x, const State& state, const torch::Tensor& keep);
   int64_t value_width() const {
     return options.input_heads() * options.resolved_input_value_size();
   }

@@ -128,6 +128,7 @@ ActorCritic MakePolicy(const rimlab::EnvSpec& spec, bool fused, const std::strin
   ActorCriticOptions o;
   o.core.type = core;
   o.core.rim.num_units(6).top_k(4).unit_size(16).input_dropout(0.0).comm_dropout(0.0);
+  o.core.rim.fused(fused);
   o.grid.fused(fused);
   ActorCritic model(spec, o);
   for (auto& m : model->modules()) {

@@ -1,0 +1,211 @@
+#include <algorithm>
+
+#include "models/dropout_noise.h"
+#include "models/fused_rim_internal.h"
+
+namespace rimlab::models::fused_rim {
+
+Dims MakeDims(const FusedRimConfig& cfg, const Tensor& kv, const Weights& w) {
+  Dims d;
+  d.K = w.wq.size(0);
+  d.dh = w.wq.size(1);
+  d.B = kv.size(1);
+  d.M = kv.size(2);
+  d.n = cfg.input_heads;
+  d.dk = cfg.input_key_size;
+  d.dv = cfg.input_value_size;
+  d.nc = cfg.comm_heads;
+  d.dkc = cfg.comm_key_size;
+  d.dvc = cfg.comm_value_size;
+  d.top_k = cfg.top_k;
+  return d;
+}
+
+Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, const Tensor& c0,
+                const Tensor& keep, const Weights& w) {
+  const Dims d = MakeDims(cfg, kv, w);
+  const int64_t T = kv.size(0), K = d.K, B = d.B, dh = d.dh;
+  const int64_t G = cfg.lstm ? 4 : 3, DK = d.n * d.dk, DV = d.read_width();
+  const auto opts = kv.options();
+  const bool drop_in = cfg.training && cfg.input_dropout > 0.0;
+  const bool drop_c = cfg.training && cfg.comm_dropout > 0.0 && cfg.communication;
+  Buffers s;
+  s.hp = torch::empty({K, T, B, dh}, opts);
+  if (cfg.lstm) s.cp = torch::empty({K, T, B, dh}, opts);
+  s.q = torch::empty({K, T, B, DK}, opts);
+  s.att = torch::empty({T, B, d.n, K, d.M + 1}, opts);
+  s.mask = torch::empty({T, B, K}, opts);
+  s.att_mean = torch::empty({T, B, K, d.M + 1}, opts);
+  s.read = torch::empty({K, T, B, DV}, opts);
+  if (drop_in) s.read_noise = torch::empty({K, T, B, DV}, opts);
+  s.gates = torch::empty({K, T, B, G * dh}, opts);
+  if (cfg.lstm) {
+    s.tanh_c = torch::empty({K, T, B, dh}, opts);
+  } else {
+    s.gh_n = torch::empty({K, T, B, dh}, opts);
+  }
+  s.h_cand = torch::empty({K, T, B, dh}, opts);
+  if (cfg.communication) {
+    s.qkv = torch::empty({K, T, B, d.qkv_width()}, opts);
+    s.comm_att = torch::empty({T, B, d.nc, K, K}, opts);
+    s.comm_mean = torch::empty({T, B, K, K}, opts);
+    s.z = torch::empty({T, K, B, d.z_width()}, opts);
+    s.gate = torch::empty({T, K, B, dh}, opts);
+    s.branch = torch::empty({T, K, B, dh}, opts);
+    if (drop_c) s.comm_noise = torch::empty({T, K, B, dh}, opts);
+  }
+  s.outputs = torch::empty({T, K, B, dh}, opts);
+  s.h = h0.contiguous().clone();
+  if (cfg.lstm) s.c = c0.contiguous().clone();
+  auto c_cand = torch::empty({K, B, dh}, opts);
+  float* const c_cand_p = F(c_cand);
+  auto gh = cfg.lstm ? Tensor() : torch::empty({B, G * dh}, opts);
+  auto y = cfg.communication ? torch::empty({K * B, 2 * dh}, opts) : Tensor();
+
+  const float* kvp = F(kv);
+  const float* keepp = keep.defined() ? F(keep) : nullptr;
+  float* h = F(s.h);
+  float* c = cfg.lstm ? F(s.c) : nullptr;
+  for (int64_t t = 0; t < T; ++t) {
+    // 1. Resets, then each unit's query.
+    const auto hp = Rows(s.hp, t);
+    const auto cp = cfg.lstm ? Rows(s.cp, t) : UnitRows{nullptr, 0, 0};
+    for (int64_t k = 0; k < K; ++k) {
+      for (int64_t b = 0; b < B; ++b) {
+        const float f = keepp != nullptr ? keepp[t * B + b] : 1.0f;
+        const float* src = h + (k * B + b) * dh;
+        float* dst = hp.row(k, b);
+        for (int64_t j = 0; j < dh; ++j) dst[j] = src[j] * f;
+        if (c != nullptr) {
+          const float* csrc = c + (k * B + b) * dh;
+          float* cdst = cp.row(k, b);
+          for (int64_t j = 0; j < dh; ++j) cdst[j] = csrc[j] * f;
+        }
+      }
+      auto qk = s.q[k][t];
+      torch::mm_out(qk, s.hp[k][t], w.wq[k]);
+    }
+    // 2-4. Input attention, selection, read (and its dropout).
+    const float* kv_t = kvp + t * B * d.M * d.kv_width();
+    float* att = F(s.att) + t * B * d.n * K * (d.M + 1);
+    float* mask = F(s.mask) + t * B * K;
+    fused_rim::InputAttentionForward(d, kv_t, CRows(s.q, t), att, Rows(s.read, t));
+    fused_rim::SelectUnits(d, att, mask, F(s.att_mean) + t * B * K * (d.M + 1));
+    if (drop_in) {
+      auto noise = DropoutNoise({K, B, DV}, cfg.input_dropout);
+      s.read_noise.select(1, t).copy_(noise);
+      s.read.select(1, t).mul_(noise);
+    }
+    // 5. Every unit's LSTM or GRU.
+    for (int64_t k = 0; k < K; ++k) {
+      auto g = s.gates[k][t];
+      torch::addmm_out(g, w.bih[k], s.read[k][t], w.wih[k]);
+      if (cfg.lstm) {
+        g.addmm_(s.hp[k][t], w.whh[k]);
+        // tanh(x) = 2 sigmoid(2x) - 1: one vectorised sigmoid over all four gates.
+        g.narrow(1, 2 * dh, dh).mul_(2.0f);
+        g.sigmoid_();
+        const float* cpk = cp.row(k, 0);
+        float* gp = F(g);
+        float* cn = c_cand_p + k * B * dh;
+        float* tc = Rows(s.tanh_c, t).row(k, 0);
+        for (int64_t b = 0; b < B; ++b) {
+          float* gi = gp + b * 4 * dh;
+          for (int64_t j = 0; j < dh; ++j) {
+            gi[2 * dh + j] = 2.0f * gi[2 * dh + j] - 1.0f;
+            const float cc = gi[dh + j] * cpk[b * dh + j] + gi[j] * gi[2 * dh + j];
+            cn[b * dh + j] = cc;
+            tc[b * dh + j] = cc;
+          }
+        }
+        auto tck = s.tanh_c[k][t];
+        tck.tanh_();
+        float* hc = Rows(s.h_cand, t).row(k, 0);
+        for (int64_t b = 0; b < B; ++b) {
+          for (int64_t j = 0; j < dh; ++j)
+            hc[b * dh + j] = gp[b * 4 * dh + 3 * dh + j] * tc[b * dh + j];
+        }
+      } else {
+        torch::addmm_out(gh, w.bhh[k], s.hp[k][t], w.whh[k]);
+        float* gp = F(g);
+        const float* ghp = F(gh);
+        float* ghn = Rows(s.gh_n, t).row(k, 0);
+        for (int64_t b = 0; b < B; ++b) {
+          for (int64_t j = 0; j < 2 * dh; ++j) gp[b * 3 * dh + j] += ghp[b * 3 * dh + j];
+        }
+        g.narrow(1, 0, 2 * dh).sigmoid_();
+        for (int64_t b = 0; b < B; ++b) {
+          for (int64_t j = 0; j < dh; ++j) {
+            const float hn = ghp[b * 3 * dh + 2 * dh + j];
+            ghn[b * dh + j] = hn;
+            gp[b * 3 * dh + 2 * dh + j] += gp[b * 3 * dh + j] * hn;
+          }
+        }
+        g.narrow(1, 2 * dh, dh).tanh_();
+        const float* hpk = hp.row(k, 0);
+        float* hc = Rows(s.h_cand, t).row(k, 0);
+        for (int64_t b = 0; b < B; ++b) {
+          for (int64_t j = 0; j < dh; ++j) {
+            const float nn = gp[b * 3 * dh + 2 * dh + j], zz = gp[b * 3 * dh + dh + j];
+            hc[b * dh + j] = nn + zz * (hpk[b * dh + j] - nn);
+          }
+        }
+      }
+    }
+    // 6. Communication: every unit's query, key and value from its update; the gated output.
+    float* out = F(s.outputs) + t * K * B * dh;
+    const auto hc = Rows(s.h_cand, t);
+    if (cfg.communication) {
+      for (int64_t k = 0; k < K; ++k) {
+        auto qkv = s.qkv[k][t];
+        torch::mm_out(qkv, s.h_cand[k][t], w.wc[k]);
+      }
+      fused_rim::CommAttentionForward(d, CRows(s.qkv, t), F(s.comm_att) + t * B * d.nc * K * K,
+                                      F(s.z[t]), F(s.comm_mean) + t * B * K * K);
+      torch::addmm_out(y, w.bo, s.z[t].view({K * B, d.z_width()}), w.wo.t());
+      auto gate = s.gate[t].view({K * B, dh});
+      auto branch = s.branch[t].view({K * B, dh});
+      gate.copy_(y.narrow(1, 0, dh)).sigmoid_();
+      branch.copy_(y.narrow(1, dh, dh));
+      if (drop_c) {
+        auto noise = DropoutNoise({K, B, dh}, cfg.comm_dropout);
+        s.comm_noise[t].copy_(noise);
+        s.branch[t].mul_(noise);
+      }
+      branch.tanh_();
+      const float* gp = F(gate);
+      const float* bp = F(branch);
+      for (int64_t k = 0; k < K; ++k) {
+        for (int64_t b = 0; b < B; ++b) {
+          const float* hck = hc.row(k, b);
+          float* o = out + (k * B + b) * dh;
+          const int64_t r = (k * B + b) * dh;
+          for (int64_t j = 0; j < dh; ++j) o[j] = hck[j] + gp[r + j] * bp[r + j];
+        }
+      }
+    } else {
+      for (int64_t k = 0; k < K; ++k) {
+        for (int64_t b = 0; b < B; ++b) {
+          const float* hck = hc.row(k, b);
+          std::copy(hck, hck + dh, out + (k * B + b) * dh);
+        }
+      }
+    }
+    // 7. Inactive units carry their (reset) state over exactly.
+    for (int64_t k = 0; k < K; ++k) {
+      for (int64_t b = 0; b < B; ++b) {
+        float* o = out + (k * B + b) * dh;
+        float* hk = h + (k * B + b) * dh;
+        if (mask[b * K + k] == 0.0f) std::copy(hp.row(k, b), hp.row(k, b) + dh, o);
+        std::copy(o, o + dh, hk);
+        if (c != nullptr) {
+          const float* src = mask[b * K + k] != 0.0f ? c_cand_p + (k * B + b) * dh : cp.row(k, b);
+          std::copy(src, src + dh, c + (k * B + b) * dh);
+        }
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace rimlab::models::fused_rim

@@ -1,0 +1,73 @@
+#pragma once
+// Internal to the fused RIM (models/fused_rim.h): what its forward keeps for its backward, and
+// the two passes. Not part of the API.
+
+#include <torch/torch.h>
+
+#include "models/fused_rim.h"
+#include "models/fused_rim_kernels.h"
+
+namespace rimlab::models::fused_rim {
+
+using torch::Tensor;
+
+/// Everything one unroll computes. Per-unit buffers are [K, T, B, width] so that a unit's rows
+/// over all steps are one matrix for its weight gradients; buffers behind the shared output
+/// projection are [T, K, B, width].
+struct Buffers {
+  Tensor hp, cp;        // the previous state after resets: h_{t-1} * keep, c likewise
+  Tensor q;             // input queries [K, T, B, n*d_k]
+  Tensor att;           // input attention per head [T, B, n, K, M+1]
+  Tensor mask;          // [T, B, K]
+  Tensor att_mean;      // [T, B, K, M+1]
+  Tensor read;          // each unit's input after dropout [K, T, B, n*d_v]
+  Tensor read_noise;    // the dropout's scaled mask, or undefined
+  Tensor gates;         // activations: LSTM i, f, tanh g, o; GRU r, z, n [K, T, B, G*d_h]
+  Tensor gh_n;          // GRU: W_hn h + b_hn [K, T, B, d_h]
+  Tensor tanh_c;        // LSTM: tanh of the candidate cell state [K, T, B, d_h]
+  Tensor h_cand;        // each unit's update before communication [K, T, B, d_h]
+  Tensor qkv;           // [K, T, B, n_c*(2 d_kc + d_vc)]
+  Tensor comm_att;      // [T, B, n_c, K, K]
+  Tensor comm_mean;     // [T, B, K, K]
+  Tensor z;             // heads read [T, K, B, n_c*d_vc]
+  Tensor gate, branch;  // sigmoid of the gate and tanh of the (dropped) branch [T, K, B, d_h]
+  Tensor comm_noise;    // [T, K, B, d_h] or undefined
+  Tensor outputs;       // [T, K, B, d_h]
+  Tensor h, c;          // [K, B, d_h] after the last step
+};
+
+struct Weights {
+  Tensor wq, wih, whh, bih, bhh, wc, wo, bo;
+};
+
+Dims MakeDims(const FusedRimConfig& cfg, const Tensor& kv, const Weights& w);
+
+inline float* F(const Tensor& t) {
+  return t.data_ptr<float>();
+}
+
+/// Unit k's rows at step t of a [K, T, B, width] buffer.
+inline UnitRows Rows(const Tensor& buf, int64_t t) {
+  const int64_t steps = buf.size(1), batch = buf.size(2), width = buf.size(3);
+  return {F(buf) + t * batch * width, steps * batch * width, width};
+}
+inline ConstUnitRows CRows(const Tensor& buf, int64_t t) {
+  const auto r = Rows(buf, t);
+  return {r.data, r.unit_stride, r.width};
+}
+
+/// The unroll, keeping every buffer (kv, keep and the weights contiguous float32; keep [T, B]
+/// or undefined).
+Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, const Tensor& c0,
+                const Tensor& keep, const Weights& w);
+
+struct Grads {
+  Tensor dkv, dh0, dc0, dwq, dwih, dwhh, dbih, dbhh, dwc, dwo, dbo;
+};
+
+/// Gradients of every input from those of the outputs ([T, K, B, d_h]) and of the final state
+/// (each may be undefined).
+Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, const Weights& w,
+               const Buffers& s, const Tensor& d_outputs, const Tensor& d_h, const Tensor& d_c);
+
+}  // namespace rimlab::models::fused_rim

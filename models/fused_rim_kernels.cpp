@@ -1,0 +1,193 @@
+#include "models/fused_rim_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace rimlab::models::fused_rim {
+
+namespace {
+
+float Dot(const float* a, const float* b, int64_t n) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+/// In place over p[0..n): softmax, as torch computes it (shift by the maximum).
+void Softmax(float* p, int64_t n) {
+  float mx = p[0];
+  for (int64_t j = 1; j < n; ++j) mx = std::max(mx, p[j]);
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    p[j] = std::exp(p[j] - mx);
+    sum += p[j];
+  }
+  for (int64_t j = 0; j < n; ++j) p[j] /= sum;
+}
+
+/// For a softmax output a[0..n) and the gradient of its outputs da (overwritten), the gradient
+/// of its inputs: a_j (da_j - sum_i a_i da_i).
+void SoftmaxBackward(const float* a, float* da, int64_t n) {
+  float dot = 0.0f;
+  for (int64_t j = 0; j < n; ++j) dot += a[j] * da[j];
+  for (int64_t j = 0; j < n; ++j) da[j] = a[j] * (da[j] - dot);
+}
+
+}  // namespace
+
+void InputAttentionForward(const Dims& d, const float* kv, ConstUnitRows q, float* att,
+                           UnitRows read) {
+  const int64_t width = d.kv_width(), keys = d.n * d.dk, m1 = d.M + 1;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d.dk));
+  for (int64_t b = 0; b < d.B; ++b) {
+    const float* x = kv + b * d.M * width;
+    for (int64_t h = 0; h < d.n; ++h) {
+      for (int64_t k = 0; k < d.K; ++k) {
+        const float* qk = q.row(k, b) + h * d.dk;
+        float* a = att + ((b * d.n + h) * d.K + k) * m1;
+        a[0] = 0.0f;  // the null element's key is zero
+        for (int64_t j = 0; j < d.M; ++j)
+          a[j + 1] = Dot(qk, x + j * width + h * d.dk, d.dk) * scale;
+        Softmax(a, m1);
+        float* r = read.row(k, b) + h * d.dv;
+        std::fill(r, r + d.dv, 0.0f);
+        for (int64_t j = 0; j < d.M; ++j) {
+          const float* v = x + j * width + keys + h * d.dv;
+          const float w = a[j + 1];
+          for (int64_t e = 0; e < d.dv; ++e) r[e] += w * v[e];
+        }
+      }
+    }
+  }
+}
+
+void SelectUnits(const Dims& d, const float* att, float* mask, float* att_mean) {
+  const int64_t m1 = d.M + 1;
+  for (int64_t b = 0; b < d.B; ++b) {
+    float* mean = att_mean + b * d.K * m1;
+    std::fill(mean, mean + d.K * m1, 0.0f);
+    for (int64_t h = 0; h < d.n; ++h) {
+      const float* a = att + (b * d.n + h) * d.K * m1;
+      for (int64_t i = 0; i < d.K * m1; ++i) mean[i] += a[i];
+    }
+    if (d.n > 1) {
+      for (int64_t i = 0; i < d.K * m1; ++i) mean[i] /= static_cast<float>(d.n);
+    }
+    for (int64_t k = 0; k < d.K; ++k) {
+      const float mine = mean[k * m1];
+      int64_t beaten = 0;
+      for (int64_t j = 0; j < d.K; ++j) {
+        const float other = mean[j * m1];
+        beaten += (other < mine || (other == mine && j < k)) ? 1 : 0;
+      }
+      mask[b * d.K + k] = beaten < d.top_k ? 1.0f : 0.0f;
+    }
+  }
+}
+
+void InputAttentionBackward(const Dims& d, const float* kv, ConstUnitRows q, const float* att,
+                            const float* mask, ConstUnitRows dread, UnitRows dq, float* dkv) {
+  const int64_t width = d.kv_width(), keys = d.n * d.dk, m1 = d.M + 1;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d.dk));
+  std::vector<float> scratch(static_cast<size_t>(m1));
+  float* da = scratch.data();
+  for (int64_t b = 0; b < d.B; ++b) {
+    const float* x = kv + b * d.M * width;
+    float* dx = dkv + b * d.M * width;
+    for (int64_t k = 0; k < d.K; ++k) {
+      float* dqk = dq.row(k, b);
+      std::fill(dqk, dqk + keys, 0.0f);
+      if (mask[b * d.K + k] == 0.0f) continue;  // an inactive unit's read reaches nothing
+      for (int64_t h = 0; h < d.n; ++h) {
+        const float* a = att + ((b * d.n + h) * d.K + k) * m1;
+        const float* dr = dread.row(k, b) + h * d.dv;
+        da[0] = 0.0f;  // the null element's value is zero
+        for (int64_t j = 0; j < d.M; ++j) {
+          const float* v = x + j * width + keys + h * d.dv;
+          float* dvj = dx + j * width + keys + h * d.dv;
+          const float w = a[j + 1];
+          da[j + 1] = Dot(dr, v, d.dv);
+          for (int64_t e = 0; e < d.dv; ++e) dvj[e] += w * dr[e];
+        }
+        SoftmaxBackward(a, da, m1);
+        const float* qh = q.row(k, b) + h * d.dk;
+        float* dqh = dqk + h * d.dk;
+        for (int64_t j = 0; j < d.M; ++j) {
+          const float g = da[j + 1] * scale;
+          const float* key = x + j * width + h * d.dk;
+          float* dkey = dx + j * width + h * d.dk;
+          for (int64_t e = 0; e < d.dk; ++e) {
+            dqh[e] += g * key[e];
+            dkey[e] += g * qh[e];
+          }
+        }
+      }
+    }
+  }
+}
+
+void CommAttentionForward(const Dims& d, ConstUnitRows qkv, float* att, float* z, float* att_mean) {
+  const int64_t kq = d.nc * d.dkc, zw = d.z_width();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d.dkc));
+  for (int64_t b = 0; b < d.B; ++b) {
+    float* mean = att_mean + b * d.K * d.K;
+    std::fill(mean, mean + d.K * d.K, 0.0f);
+    for (int64_t h = 0; h < d.nc; ++h) {
+      for (int64_t i = 0; i < d.K; ++i) {
+        const float* qi = qkv.row(i, b) + h * d.dkc;
+        float* a = att + ((b * d.nc + h) * d.K + i) * d.K;
+        for (int64_t j = 0; j < d.K; ++j)
+          a[j] = Dot(qi, qkv.row(j, b) + kq + h * d.dkc, d.dkc) * scale;
+        Softmax(a, d.K);
+        float* zi = z + (i * d.B + b) * zw + h * d.dvc;
+        std::fill(zi, zi + d.dvc, 0.0f);
+        for (int64_t j = 0; j < d.K; ++j) {
+          const float* v = qkv.row(j, b) + 2 * kq + h * d.dvc;
+          for (int64_t e = 0; e < d.dvc; ++e) zi[e] += a[j] * v[e];
+          mean[i * d.K + j] += a[j];
+        }
+      }
+    }
+    if (d.nc > 1) {
+      for (int64_t i = 0; i < d.K * d.K; ++i) mean[i] /= static_cast<float>(d.nc);
+    }
+  }
+}
+
+void CommAttentionBackward(const Dims& d, ConstUnitRows qkv, const float* att, const float* mask,
+                           const float* dz, UnitRows dqkv) {
+  const int64_t kq = d.nc * d.dkc, zw = d.z_width();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d.dkc));
+  std::vector<float> scratch(static_cast<size_t>(d.K));
+  float* da = scratch.data();
+  for (int64_t b = 0; b < d.B; ++b) {
+    for (int64_t i = 0; i < d.K; ++i) {
+      if (mask[b * d.K + i] == 0.0f) continue;  // an inactive reader's output is discarded
+      for (int64_t h = 0; h < d.nc; ++h) {
+        const float* a = att + ((b * d.nc + h) * d.K + i) * d.K;
+        const float* dzi = dz + (i * d.B + b) * zw + h * d.dvc;
+        for (int64_t j = 0; j < d.K; ++j) {
+          const float* v = qkv.row(j, b) + 2 * kq + h * d.dvc;
+          float* dvj = dqkv.row(j, b) + 2 * kq + h * d.dvc;
+          da[j] = Dot(dzi, v, d.dvc);
+          for (int64_t e = 0; e < d.dvc; ++e) dvj[e] += a[j] * dzi[e];
+        }
+        SoftmaxBackward(a, da, d.K);
+        const float* qi = qkv.row(i, b) + h * d.dkc;
+        float* dqi = dqkv.row(i, b) + h * d.dkc;
+        for (int64_t j = 0; j < d.K; ++j) {
+          const float g = da[j] * scale;
+          const float* kj = qkv.row(j, b) + kq + h * d.dkc;
+          float* dkj = dqkv.row(j, b) + kq + h * d.dkc;
+          for (int64_t e = 0; e < d.dkc; ++e) {
+            dqi[e] += g * kj[e];
+            dkj[e] += g * qi[e];
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace rimlab::models::fused_rim
