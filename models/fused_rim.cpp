@@ -105,8 +105,11 @@ FusedRimOutput FusedRimUnroll(const FusedRimConfig& config, const torch::Tensor&
                               const torch::Tensor& h0, const torch::Tensor& c0,
                               const torch::Tensor& keep, const FusedRimWeights& w) {
   const auto keep_f = keep.defined() ? keep.to(torch::kFloat32).contiguous() : Tensor();
-  const Weights ws{w.input_query,     w.w_ih,         w.w_hh, w.b_ih, w.b_hh, w.comm_qkv,
-                   w.comm_out_weight, w.comm_out_bias};
+  // The passes index the weights as raw row-major buffers.
+  const auto c = [](const Tensor& t) { return t.defined() ? t.contiguous() : t; };
+  const Weights ws{
+      c(w.input_query),     c(w.w_ih),         c(w.w_hh), c(w.b_ih), c(w.b_hh), c(w.comm_qkv),
+      c(w.comm_out_weight), c(w.comm_out_bias)};
   bool needs_grad = false;
   for (const auto* t :
        {&kv, &h0, &c0, &ws.wq, &ws.wih, &ws.whh, &ws.bih, &ws.bhh, &ws.wc, &ws.wo, &ws.bo}) {

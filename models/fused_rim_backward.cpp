@@ -95,11 +95,14 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
           }
         }
       }
-      torch::mm_out(dz, dy[t].view({K * B, 2 * dh}), w.wo);
+      Gemm(false, false, K * B, d.z_width(), 2 * dh, 1.0f, dyt, 2 * dh, F(w.wo), d.z_width(), 0.0f,
+           F(dz), d.z_width());
       fused_rim::CommAttentionBackward(d, CRows(s.qkv, t), F(s.comm_att) + t * B * d.nc * K * K,
                                        mask, F(dz), Rows(dqkv, t));
       for (int64_t k = 0; k < K; ++k) {
-        torch::mm_out(dh_comm, dqkv[k][t], w.wc[k].t());
+        const int64_t W = d.qkv_width();
+        Gemm(false, true, B, dh, W, 1.0f, Rows(dqkv, t).row(k, 0), W, F(w.wc) + k * dh * W, W, 0.0f,
+             F(dh_comm), dh);
         for (int64_t b = 0; b < B; ++b) {
           if (mask[b * K + k] == 0.0f) continue;
           float* dst = p_dht + (k * B + b) * dh;
@@ -164,12 +167,12 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
           }
         }
       }
-      auto rows_x = dgx[k].narrow(0, base, na);
-      auto rows_h = dgh[k].narrow(0, base, na);
-      auto dr = dread_c.narrow(0, 0, na);
-      auto dp = dhp_c.narrow(0, 0, na);
-      torch::mm_out(dr, rows_x, w.wih[k].t());
-      torch::mm_out(dp, rows_h, w.whh[k].t());
+      const float* rows_x = p_dgx + (k * T * B + base) * G * dh;
+      const float* rows_h = p_dgh + (k * T * B + base) * G * dh;
+      Gemm(false, true, na, DV, G * dh, 1.0f, rows_x, G * dh, F(w.wih) + k * DV * G * dh, G * dh,
+           0.0f, p_dr, DV);
+      Gemm(false, true, na, dh, G * dh, 1.0f, rows_h, G * dh, F(w.whh) + k * dh * G * dh, G * dh,
+           0.0f, p_dp, dh);
       for (int64_t i = 0; i < na; ++i) {
         const int64_t b = active[static_cast<size_t>(i)];
         std::copy(p_dr + i * DV, p_dr + (i + 1) * DV, p_dread + (k * B + b) * DV);
@@ -185,7 +188,10 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
     fused_rim::InputAttentionBackward(
         d, kv_t, CRows(s.q, t), F(s.att) + t * B * d.n * K * (d.M + 1), mask,
         ConstUnitRows{p_dread, B * DV, DV}, Rows(dq, t), F(g.dkv) + t * B * d.M * d.kv_width());
-    for (int64_t k = 0; k < K; ++k) dhp[k].addmm_(dq[k][t], w.wq[k].t());
+    for (int64_t k = 0; k < K; ++k) {
+      Gemm(false, true, B, dh, DK, 1.0f, Rows(dq, t).row(k, 0), DK, F(w.wq) + k * dh * DK, DK, 1.0f,
+           p_dhp + k * B * dh, dh);
+    }
     // 1. Resets.
     for (int64_t b = 0; b < B; ++b) {
       const float f = keepp != nullptr ? keepp[t * B + b] : 1.0f;

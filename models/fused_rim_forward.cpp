@@ -59,7 +59,14 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
   if (cfg.lstm) s.c = c0.contiguous().clone();
   auto c_cand = torch::empty({K, B, dh}, opts);
   float* const c_cand_p = F(c_cand);
-  auto gh = cfg.lstm ? Tensor() : torch::empty({B, G * dh}, opts);
+  auto gh = cfg.lstm ? Tensor() : torch::empty({K, B, G * dh}, opts);
+  float* const ghp = cfg.lstm ? nullptr : F(gh);
+  const float* const wq = F(w.wq);
+  const float* const wih = F(w.wih);
+  const float* const whh = F(w.whh);
+  const float* const bih = F(w.bih);
+  const float* const bhh = cfg.lstm ? nullptr : F(w.bhh);
+  const float* const wc = cfg.communication ? F(w.wc) : nullptr;
   auto y = cfg.communication ? torch::empty({K * B, 2 * dh}, opts) : Tensor();
 
   const float* kvp = F(kv);
@@ -82,8 +89,8 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
           for (int64_t j = 0; j < dh; ++j) cdst[j] = csrc[j] * f;
         }
       }
-      auto qk = s.q[k][t];
-      torch::mm_out(qk, s.hp[k][t], w.wq[k]);
+      Gemm(false, false, B, DK, dh, 1.0f, hp.row(k, 0), dh, wq + k * dh * DK, DK, 0.0f,
+           Rows(s.q, t).row(k, 0), DK);
     }
     // 2-4. Input attention, selection, read (and its dropout).
     const float* kv_t = kvp + t * B * d.M * d.kv_width();
@@ -96,58 +103,83 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
       s.read_noise.select(1, t).copy_(noise);
       s.read.select(1, t).mul_(noise);
     }
-    // 5. Every unit's LSTM or GRU.
+    // 5. Every unit's LSTM or GRU: each unit's products, then the pointwise part of all units at
+    // once (one vectorised sigmoid and tanh per step).
+    const auto gates = Rows(s.gates, t);
+    const auto read = Rows(s.read, t);
+    const auto hcand = Rows(s.h_cand, t);
+    auto gates_t = s.gates.select(1, t);  // [K, B, G d_h]
     for (int64_t k = 0; k < K; ++k) {
-      auto g = s.gates[k][t];
-      torch::addmm_out(g, w.bih[k], s.read[k][t], w.wih[k]);
+      float* g = gates.row(k, 0);
+      FillRows(g, bih + k * G * dh, B, G * dh);
+      Gemm(false, false, B, G * dh, DV, 1.0f, read.row(k, 0), DV, wih + k * DV * G * dh, G * dh,
+           1.0f, g, G * dh);
       if (cfg.lstm) {
-        g.addmm_(s.hp[k][t], w.whh[k]);
-        // tanh(x) = 2 sigmoid(2x) - 1: one vectorised sigmoid over all four gates.
-        g.narrow(1, 2 * dh, dh).mul_(2.0f);
-        g.sigmoid_();
-        const float* cpk = cp.row(k, 0);
-        float* gp = F(g);
-        float* cn = c_cand_p + k * B * dh;
-        float* tc = Rows(s.tanh_c, t).row(k, 0);
+        Gemm(false, false, B, G * dh, dh, 1.0f, hp.row(k, 0), dh, whh + k * dh * G * dh, G * dh,
+             1.0f, g, G * dh);
+      } else {
+        float* ghk = ghp + k * B * G * dh;
+        FillRows(ghk, bhh + k * G * dh, B, G * dh);
+        Gemm(false, false, B, G * dh, dh, 1.0f, hp.row(k, 0), dh, whh + k * dh * G * dh, G * dh,
+             1.0f, ghk, G * dh);
+      }
+    }
+    if (cfg.lstm) {
+      // tanh(x) = 2 sigmoid(2x) - 1: one sigmoid over all four gates.
+      gates_t.narrow(2, 2 * dh, dh).mul_(2.0f);
+      gates_t.sigmoid_();
+      for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
-          float* gi = gp + b * 4 * dh;
+          float* gi = gates.row(k, b);
+          const float* cpr = cp.row(k, b);
+          float* cn = c_cand_p + (k * B + b) * dh;
+          float* tc = Rows(s.tanh_c, t).row(k, b);
           for (int64_t j = 0; j < dh; ++j) {
             gi[2 * dh + j] = 2.0f * gi[2 * dh + j] - 1.0f;
-            const float cc = gi[dh + j] * cpk[b * dh + j] + gi[j] * gi[2 * dh + j];
-            cn[b * dh + j] = cc;
-            tc[b * dh + j] = cc;
+            const float cc = gi[dh + j] * cpr[j] + gi[j] * gi[2 * dh + j];
+            cn[j] = cc;
+            tc[j] = cc;
           }
         }
-        auto tck = s.tanh_c[k][t];
-        tck.tanh_();
-        float* hc = Rows(s.h_cand, t).row(k, 0);
+      }
+      s.tanh_c.select(1, t).tanh_();
+      for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
-          for (int64_t j = 0; j < dh; ++j)
-            hc[b * dh + j] = gp[b * 4 * dh + 3 * dh + j] * tc[b * dh + j];
+          const float* go = gates.row(k, b) + 3 * dh;
+          const float* tc = Rows(s.tanh_c, t).row(k, b);
+          float* hc = hcand.row(k, b);
+          for (int64_t j = 0; j < dh; ++j) hc[j] = go[j] * tc[j];
         }
-      } else {
-        torch::addmm_out(gh, w.bhh[k], s.hp[k][t], w.whh[k]);
-        float* gp = F(g);
-        const float* ghp = F(gh);
-        float* ghn = Rows(s.gh_n, t).row(k, 0);
+      }
+    } else {
+      for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
-          for (int64_t j = 0; j < 2 * dh; ++j) gp[b * 3 * dh + j] += ghp[b * 3 * dh + j];
+          float* gr = gates.row(k, b);
+          const float* ghr = ghp + (k * B + b) * G * dh;
+          for (int64_t j = 0; j < 2 * dh; ++j) gr[j] += ghr[j];
         }
-        g.narrow(1, 0, 2 * dh).sigmoid_();
+      }
+      gates_t.narrow(2, 0, 2 * dh).sigmoid_();
+      for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
+          float* gr = gates.row(k, b);
+          const float* ghr = ghp + (k * B + b) * G * dh;
+          float* ghn = Rows(s.gh_n, t).row(k, b);
           for (int64_t j = 0; j < dh; ++j) {
-            const float hn = ghp[b * 3 * dh + 2 * dh + j];
-            ghn[b * dh + j] = hn;
-            gp[b * 3 * dh + 2 * dh + j] += gp[b * 3 * dh + j] * hn;
+            ghn[j] = ghr[2 * dh + j];
+            gr[2 * dh + j] += gr[j] * ghn[j];
           }
         }
-        g.narrow(1, 2 * dh, dh).tanh_();
-        const float* hpk = hp.row(k, 0);
-        float* hc = Rows(s.h_cand, t).row(k, 0);
+      }
+      gates_t.narrow(2, 2 * dh, dh).tanh_();
+      for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
+          const float* gr = gates.row(k, b);
+          const float* hpr = hp.row(k, b);
+          float* hc = hcand.row(k, b);
           for (int64_t j = 0; j < dh; ++j) {
-            const float nn = gp[b * 3 * dh + 2 * dh + j], zz = gp[b * 3 * dh + dh + j];
-            hc[b * dh + j] = nn + zz * (hpk[b * dh + j] - nn);
+            const float nn = gr[2 * dh + j], zz = gr[dh + j];
+            hc[j] = nn + zz * (hpr[j] - nn);
           }
         }
       }
@@ -156,13 +188,16 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
     float* out = F(s.outputs) + t * K * B * dh;
     const auto hc = Rows(s.h_cand, t);
     if (cfg.communication) {
+      const int64_t W = d.qkv_width();
       for (int64_t k = 0; k < K; ++k) {
-        auto qkv = s.qkv[k][t];
-        torch::mm_out(qkv, s.h_cand[k][t], w.wc[k]);
+        Gemm(false, false, B, W, dh, 1.0f, hc.row(k, 0), dh, wc + k * dh * W, W, 0.0f,
+             Rows(s.qkv, t).row(k, 0), W);
       }
       fused_rim::CommAttentionForward(d, CRows(s.qkv, t), F(s.comm_att) + t * B * d.nc * K * K,
                                       F(s.z[t]), F(s.comm_mean) + t * B * K * K);
-      torch::addmm_out(y, w.bo, s.z[t].view({K * B, d.z_width()}), w.wo.t());
+      FillRows(F(y), F(w.bo), K * B, 2 * dh);
+      Gemm(false, true, K * B, 2 * dh, d.z_width(), 1.0f, F(s.z[t]), d.z_width(), F(w.wo),
+           d.z_width(), 1.0f, F(y), 2 * dh);
       auto gate = s.gate[t].view({K * B, dh});
       auto branch = s.branch[t].view({K * B, dh});
       gate.copy_(y.narrow(1, 0, dh)).sigmoid_();
