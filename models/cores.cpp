@@ -45,6 +45,7 @@ CoreOptions ReadCoreOptions(ParamReader& r, const std::string& prefix) {
   m.comm_dropout(r.Float(key("comm_dropout"), m.comm_dropout(), 0.0, 0.99));
   m.input_attention(r.Bool(key("input_attention"), m.input_attention()));
   m.communication(r.Bool(key("communication"), m.communication()));
+  m.init(r.Choice(key("init"), m.init(), {"uniform", "authors"}));
   m.fused(r.Bool(key("fused"), m.fused()));
   return o;
 }

@@ -27,7 +27,8 @@ RecurrentCore MakeCore(const CoreOptions& options, int64_t input_size, int64_t s
 /// Reads the core keys (each under `prefix`, e.g. "core."): type, and for lstm/gru hidden_size;
 /// for rim num_units, top_k, unit_size, unit_cell, input_key_size, input_value_size, input_heads,
 /// comm_key_size, comm_value_size, comm_heads, input_dropout, comm_dropout, input_attention,
-/// communication, fused. Only the chosen type's keys are read, so Finish() rejects the other type's.
+/// communication, init, fused. Only the chosen type's keys are read, so Finish() rejects the
+/// other type's.
 CoreOptions ReadCoreOptions(ParamReader& reader, const std::string& prefix = "");
 
 /// ReadCoreOptions on a section of its own, then Finish(): unknown keys are errors.

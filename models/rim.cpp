@@ -36,6 +36,7 @@ RIMCellImpl::RIMCellImpl(RIMCellOptions options_) : options(std::move(options_))
   Require(o.top_k() >= 1 && o.top_k() <= o.num_units(), "top_k must be in [1, num_units]");
   Require(o.unit_size() >= 1, "unit_size must be >= 1");
   Require(o.unit_cell() == "lstm" || o.unit_cell() == "gru", "unit_cell must be lstm or gru");
+  Require(o.init() == "uniform" || o.init() == "authors", "init must be uniform or authors");
   Require(o.input_key_size() >= 1 && o.input_value_size() >= 0 && o.input_heads() >= 1,
           "input attention sizes must be positive");
   Require(o.comm_key_size() >= 1 && o.comm_value_size() >= 1 && o.comm_heads() >= 1,
@@ -68,13 +69,26 @@ RIMCellImpl::RIMCellImpl(RIMCellOptions options_) : options(std::move(options_))
 void RIMCellImpl::reset_parameters() {
   torch::NoGradGuard no_grad;
   const int64_t dh = options.unit_size();
-  InitUniform(input_kv, options.input_size());
-  if (input_query.defined()) InitUniform(input_query, dh);
-  // Unit weights as torch::nn::LSTMCell/GRUCell initialise theirs (1/sqrt(hidden)).
+  const bool authors = options.init() == "authors";
+  // The attention's query, key and value weights: the authors' GroupLinearLayer draws
+  // 0.01 * N(0, 1). (The draws keep one order, so that a seed gives the same cell as before.)
+  const auto attention = [&](torch::Tensor& t, int64_t fan_in) {
+    if (!t.defined()) return;
+    if (authors) {
+      t.normal_(0.0, 0.01);
+    } else {
+      InitUniform(t, fan_in);
+    }
+  };
+  attention(input_kv, options.input_size());
+  attention(input_query, dh);
+  // Unit weights as torch::nn::LSTMCell/GRUCell initialise theirs: 1/sqrt(hidden), the hidden
+  // size being one unit's, or, as in the authors' code, all K units' together.
+  const int64_t hidden = authors ? options.num_units() * dh : dh;
   for (auto* t : {&unit_w_ih, &unit_w_hh, &unit_b_ih, &unit_b_hh}) {
-    if (t->defined()) InitUniform(*t, dh);
+    if (t->defined()) InitUniform(*t, hidden);
   }
-  if (comm_qkv.defined()) InitUniform(comm_qkv, dh);
+  attention(comm_qkv, dh);
   if (!comm_out.is_empty()) comm_out->reset_parameters();
 }
 

@@ -48,6 +48,12 @@ struct RIMCellOptions {
   TORCH_ARG(bool, input_attention) = true;
   /// Ablation switch. Off: no communication step.
   TORCH_ARG(bool, communication) = true;
+  /// Initialisation. "uniform": every weight uniform in +-1/sqrt(fan-in) (the unit cells as
+  /// torch's LSTMCell/GRUCell, +-1/sqrt(d_h)). "authors": as the authors' released code, the
+  /// attention's query, key and value weights 0.01 * N(0, 1) and the unit cells +-1/sqrt(K * d_h)
+  /// (one torch LSTMCell of the whole hidden size there); the communication output as torch's
+  /// Linear in both. docs/cores.md compares the two.
+  TORCH_ARG(std::string, init) = "uniform";
   /// Float32 CPU steps and unrolls run as one autograd node with a hand-written backward
   /// (models/fused_rim.h) unless this is off; the operator path stays for other types, for the
   /// ablation without input attention, and as the tested reference.

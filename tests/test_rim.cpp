@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -363,4 +364,28 @@ TEST_CASE("save and load round trip", "[rim]") {
   auto b = loaded->Unroll(x, loaded->InitialState(3), {});
   CHECK(Equal(a.outputs, b.outputs));
   CHECK(Equal(a.info.mask, b.info.mask));
+}
+
+TEST_CASE("initialisations: uniform by fan-in, or the authors' (0.01 N(0, 1) attention)", "[rim]") {
+  // Large enough tensors that the sample statistics are tight.
+  auto o = RIMCellOptions(50).num_units(6).top_k(4).unit_size(40).input_key_size(32);
+  const double unit_bound = 1.0 / std::sqrt(40.0);
+  auto uniform = Make(o, torch::kFloat32);
+  CHECK(uniform->input_kv.abs().max().item<double>() <= 1.0 / std::sqrt(50.0));
+  CHECK(uniform->input_query.abs().max().item<double>() <= unit_bound);
+  CHECK(uniform->unit_w_ih.abs().max().item<double>() <= unit_bound);
+  // A uniform draw fills its range: the largest is near the bound.
+  CHECK(uniform->unit_w_ih.abs().max().item<double>() > 0.99 * unit_bound);
+
+  auto authors = Make(RIMCellOptions(o).init("authors"), torch::kFloat32);
+  for (const auto* t : {&authors->input_kv, &authors->input_query, &authors->comm_qkv}) {
+    CHECK(t->mean().item<double>() == Approx(0.0).margin(5e-4));
+    CHECK(t->std().item<double>() == Approx(0.01).epsilon(0.03));
+  }
+  const double all_units = 1.0 / std::sqrt(6.0 * 40.0);
+  for (const auto* t : {&authors->unit_w_ih, &authors->unit_w_hh, &authors->unit_b_ih}) {
+    CHECK(t->abs().max().item<double>() <= all_units);
+    CHECK(t->abs().max().item<double>() > 0.99 * all_units);
+  }
+  CHECK_THROWS_AS(RIMCell(RIMCellOptions(o).init("xavier")), std::invalid_argument);
 }
