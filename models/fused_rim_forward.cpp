@@ -6,19 +6,10 @@
 namespace rimlab::models::fused_rim {
 
 Dims MakeDims(const FusedRimConfig& cfg, const Tensor& kv, const Weights& w) {
-  Dims d;
-  d.K = w.wq.size(0);
-  d.dh = w.wq.size(1);
-  d.B = kv.size(1);
-  d.M = kv.size(2);
-  d.n = cfg.input_heads;
-  d.dk = cfg.input_key_size;
-  d.dv = cfg.input_value_size;
-  d.nc = cfg.comm_heads;
-  d.dkc = cfg.comm_key_size;
-  d.dvc = cfg.comm_value_size;
-  d.top_k = cfg.top_k;
-  return d;
+  return Dims{w.wq.size(0),         kv.size(1),      w.wq.size(1),
+              kv.size(2),           cfg.input_heads, cfg.input_key_size,
+              cfg.input_value_size, cfg.comm_heads,  cfg.comm_key_size,
+              cfg.comm_value_size,  cfg.top_k};
 }
 
 Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, const Tensor& c0,

@@ -221,30 +221,19 @@ bool RIMCellImpl::UseFused(const torch::Tensor& x) const {
 UnrollOutput RIMCellImpl::FusedUnroll(const torch::Tensor& x, const State& state,
                                       const torch::Tensor& keep) {
   const auto& o = options;
-  FusedRimConfig cfg;
-  cfg.top_k = o.top_k();
-  cfg.input_heads = o.input_heads();
-  cfg.input_key_size = o.input_key_size();
-  cfg.input_value_size = o.resolved_input_value_size();
-  cfg.comm_heads = o.comm_heads();
-  cfg.comm_key_size = o.comm_key_size();
-  cfg.comm_value_size = o.comm_value_size();
-  cfg.lstm = lstm_units();
-  cfg.communication = o.communication();
-  cfg.input_dropout = o.input_dropout();
-  cfg.comm_dropout = o.comm_dropout();
-  cfg.training = is_training();
-  FusedRimWeights w;
-  w.input_query = input_query;
-  w.w_ih = unit_w_ih;
-  w.w_hh = unit_w_hh;
-  w.b_ih = unit_b_ih;
-  w.b_hh = unit_b_hh;
-  if (o.communication()) {
-    w.comm_qkv = comm_qkv;
-    w.comm_out_weight = comm_out->weight;
-    w.comm_out_bias = comm_out->bias;
-  }
+  const bool comm = o.communication();
+  const FusedRimConfig cfg{
+      o.top_k(),      o.input_heads(),   o.input_key_size(),  o.resolved_input_value_size(),
+      o.comm_heads(), o.comm_key_size(), o.comm_value_size(), lstm_units(),
+      comm,           o.input_dropout(), o.comm_dropout(),    is_training()};
+  const FusedRimWeights w{input_query,
+                          unit_w_ih,
+                          unit_w_hh,
+                          unit_b_ih,
+                          unit_b_hh,
+                          comm ? comm_qkv : torch::Tensor(),
+                          comm ? comm_out->weight : torch::Tensor(),
+                          comm ? comm_out->bias : torch::Tensor()};
   const int64_t T = x.size(0), B = x.size(1);
   auto kv = torch::matmul(x, input_kv);  // every step's keys and values in one product
   auto h = state.tensors.at(0).transpose(0, 1);

@@ -4,6 +4,12 @@
 // gradient gate in the wrong place shows up as a numeric difference instead of passing the
 // property tests in test_rim.cpp.
 //
+// Both production paths are pinned to it: the operator path (double precision, and float32 with
+// RIMCellOptions::fused(false)) and the fused float32 path of models/fused_rim.h, which Step and
+// Unroll take for float32 on the CPU. The reference always runs in double precision on the
+// float32 cell's weights, inputs, state and loss weights cast to double (exactly), so what is
+// left is the cell's own rounding.
+//
 // Packed layouts assumed (rim.h names the widths; the head order inside them is read off
 // rim.cpp's Project and StepUnitMajor): every packed column block is head-major, head i owning
 // the i-th contiguous slice, as in the authors' MultiHeadAttention (view [..., n_head, d] and
@@ -27,6 +33,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +51,30 @@ constexpr int64_t kB = 3, kK = 4, kDh = 5, kDin = 6, kDk = 4, kDv = 7, kDkc = 3,
 // Double precision: the reference and the cell sum the same few terms in different orders, and
 // differ by at most ~4e-15 on values of order 1-10; the margin is for other BLAS kernels.
 constexpr double kTol = 1e-10;
+
+// The production cell's type and path, and what agreeing with the reference means for it.
+struct Precision {
+  const char* name;
+  torch::ScalarType dtype;
+  bool fused;  // RIMCellOptions::fused; it only takes effect for float32 on the CPU
+  double rtol, atol;
+  // A smaller gap between the last selected and the first unselected unit's null attention
+  // refuses the comparison: the selection would depend on rounding.
+  double min_gap;
+  bool runs_fused() const { return fused && dtype == torch::kFloat32; }
+};
+constexpr Precision kDouble{"float64, operator path", torch::kFloat64, true, kTol, kTol, 1e-8};
+// Float32, both paths, against the double reference over all the cases below: the largest
+// differences are 5e-7 on outputs and states, 1.5e-7 on attention and 3e-6 on gradients (whose
+// entries reach ~11), the fused path's about 4x the operator path's; no element uses more than
+// 8% of atol + rtol * |expected| with rtol 1e-4, atol 1e-5. That leaves a margin of over 10x for
+// other BLAS kernels and summation orders, while an input attention scale of 1/d_k for
+// 1/sqrt(d_k) in the fused forward alone, or its backward alone, fails every configuration.
+// The selection gap of these cases is at least 1.6e-4, above the guard's 1e-5, and the fused
+// path's null attention (float32) is within ~2e-7 of the reference's.
+constexpr Precision kFused{"float32, fused path", torch::kFloat32, true, 1e-4, 1e-5, 1e-5};
+constexpr Precision kFloat32Operators{
+    "float32, operator path", torch::kFloat32, false, 1e-4, 1e-5, 1e-5};
 
 using Weights = std::map<std::string, torch::Tensor>;
 
@@ -66,15 +97,49 @@ RIMCellOptions Options(const std::string& unit, int64_t input_heads, int64_t com
 }
 
 // eval() and zero dropout: nothing random happens in a step. The default init is too small to
-// give distinct attention, so every parameter is re-drawn.
-RIMCell MakeCell(const RIMCellOptions& o, uint64_t seed = 7) {
+// give distinct attention, so every parameter is re-drawn (in double, then rounded to `dtype`:
+// a float32 cell holds the double cell's weights rounded).
+RIMCell MakeCell(const RIMCellOptions& o, uint64_t seed = 7,
+                 torch::ScalarType dtype = torch::kFloat64) {
   torch::manual_seed(seed);
   RIMCell cell(o);
   cell->to(torch::kFloat64);
   cell->eval();
   torch::NoGradGuard no_grad;
   for (auto& p : cell->parameters()) p.copy_(torch::randn_like(p) * 0.5);
+  cell->to(dtype);
   return cell;
+}
+
+// Copies of the cell's weights in double precision for the reference.
+Weights DoubleWeights(const RIMCell& cell) {
+  Weights w;
+  for (const auto& p : cell->named_parameters()) {
+    w[p.key()] = p.value().detach().to(torch::kFloat64, false, true);
+  }
+  return w;
+}
+
+// Random input [lead..., d_in] and state [B, K, d_h] (c undefined for GRU units) in `dtype`.
+struct Inputs {
+  torch::Tensor x, h, c;
+  State state() const {
+    State s{{h}};
+    if (c.defined()) s.tensors.push_back(c);
+    return s;
+  }
+};
+Inputs RandomInputs(std::vector<int64_t> lead, bool lstm, torch::ScalarType dtype) {
+  lead.push_back(kDin);
+  Inputs in;
+  in.x = torch::randn(lead, dtype);
+  in.h = torch::randn({kB, kK, kDh}, dtype);
+  if (lstm) in.c = torch::randn({kB, kK, kDh}, dtype);
+  return in;
+}
+
+torch::Tensor Double(const torch::Tensor& t) {
+  return t.defined() ? t.to(torch::kFloat64) : t;
 }
 
 // One step of the reference, batch-first: x [B, M, d_in], h_prev/c_prev [B, K, d_h] (c_prev
@@ -228,6 +293,7 @@ struct Trace {
   torch::Tensor outputs, h, c, mask, input_attention, comm_attention;
   std::map<std::string, torch::Tensor> grads;
   double selection_gap = std::numeric_limits<double>::infinity();
+  bool fused_node = false;  // the cell's graph holds the fused path's autograd node
 };
 
 // Random linear loss weights, fixed per case so both sides differentiate the same function.
@@ -235,8 +301,9 @@ struct Loss {
   torch::Tensor on_outputs, on_h, on_c;
   torch::Tensor Of(const torch::Tensor& outputs, const torch::Tensor& h,
                    const torch::Tensor& c) const {
-    auto loss = (on_outputs * outputs).sum() + (on_h * h).sum();
-    return c.defined() ? loss + (on_c * c).sum() : loss;
+    const auto as = [&](const torch::Tensor& w) { return w.to(outputs.scalar_type()); };
+    auto loss = (outputs * as(on_outputs)).sum() + (h * as(on_h)).sum();
+    return c.defined() ? loss + (c * as(on_c)).sum() : loss;
   }
 };
 
@@ -250,13 +317,26 @@ torch::Tensor Leaf(const torch::Tensor& t) {
   return t.defined() ? t.detach().clone().requires_grad_(true) : t;
 }
 
+// Whether the autograd graph behind t holds a node whose name contains `name`.
+bool GraphHas(const torch::Tensor& t, const std::string& name) {
+  std::vector<torch::autograd::Node*> todo{t.grad_fn().get()};
+  std::set<torch::autograd::Node*> seen;
+  while (!todo.empty()) {
+    auto* node = todo.back();
+    todo.pop_back();
+    if (node == nullptr || !seen.insert(node).second) continue;
+    if (node->name().find(name) != std::string::npos) return true;
+    for (const auto& e : node->next_edges()) todo.push_back(e.function.get());
+  }
+  return false;
+}
+
 // The production cell: Step when `unroll` is false (then T must be 1), Unroll otherwise.
 Trace RunCell(RIMCell& cell, const torch::Tensor& xs, const torch::Tensor& h_prev,
               const torch::Tensor& c_prev, const torch::Tensor& resets, bool unroll,
               const Loss& loss) {
   auto x = Leaf(xs), h = Leaf(h_prev), c = Leaf(c_prev);
-  State s{{h}};
-  if (c.defined()) s.tensors.push_back(c);
+  State s = Inputs{x, h, c}.state();
   Trace tr;
   rimlab::models::CoreInfo info;
   if (unroll) {
@@ -279,6 +359,7 @@ Trace RunCell(RIMCell& cell, const torch::Tensor& xs, const torch::Tensor& h_pre
   tr.mask = info.mask;
   tr.input_attention = info.input_attention;
   tr.comm_attention = info.comm_attention;
+  tr.fused_node = GraphHas(tr.outputs, "FusedRimFunction");
   cell->zero_grad();
   loss.Of(tr.outputs, tr.h, tr.c).backward();
   tr.grads["input"] = x.grad();
@@ -288,12 +369,12 @@ Trace RunCell(RIMCell& cell, const torch::Tensor& xs, const torch::Tensor& h_pre
   return tr;
 }
 
-// T reference steps chained, on copies of the cell's weights.
+// T reference steps chained, in double precision on copies of the cell's weights.
 Trace RunReference(const RIMCell& cell, const torch::Tensor& xs, const torch::Tensor& h_prev,
                    const torch::Tensor& c_prev, const torch::Tensor& resets, const Loss& loss) {
-  Weights w;
-  for (const auto& p : cell->named_parameters()) w[p.key()] = Leaf(p.value());
-  auto x = Leaf(xs), h0 = Leaf(h_prev), c0 = Leaf(c_prev);
+  Weights w = DoubleWeights(cell);
+  for (auto& entry : w) entry.second.requires_grad_(true);
+  auto x = Leaf(Double(xs)), h0 = Leaf(Double(h_prev)), c0 = Leaf(Double(c_prev));
   torch::Tensor h = h0, c = c0;
   std::vector<torch::Tensor> outs, masks, in_atts, comm_atts;
   Trace tr;
@@ -323,31 +404,34 @@ Trace RunReference(const RIMCell& cell, const torch::Tensor& xs, const torch::Te
   return tr;
 }
 
-void Close(const std::string& what, const torch::Tensor& actual, const torch::Tensor& expected) {
-  INFO(what);
+// The cell's value (any type) against the reference's (double), elementwise within p's rtol/atol.
+void Close(const std::string& what, const torch::Tensor& actual, const torch::Tensor& expected,
+           const Precision& p) {
+  INFO(what << " (" << p.name << ")");
   REQUIRE(actual.defined());
   REQUIRE(expected.defined());
   REQUIRE(actual.sizes() == expected.sizes());  // allclose would broadcast
-  INFO("max abs difference " << (actual - expected).abs().max().item<double>());
-  CHECK(torch::allclose(actual, expected, kTol, kTol));
+  const auto a = Double(actual);
+  INFO("max abs difference " << (a - expected).abs().max().item<double>());
+  CHECK(torch::allclose(a, expected, p.rtol, p.atol));
 }
 
-void Compare(const Trace& cell, const Trace& ref) {
+void Compare(const Trace& cell, const Trace& ref, const Precision& p) {
   // A near-tie at the selection boundary would make the comparison depend on rounding; exact
   // ties (reset samples, whose queries are all zero) are fine and are compared.
-  REQUIRE(ref.selection_gap > 1e-8);
+  REQUIRE(ref.selection_gap > p.min_gap);
   REQUIRE(cell.mask.defined());
-  CHECK(torch::equal(cell.mask, ref.mask));
-  Close("outputs", cell.outputs, ref.outputs);
-  Close("new h", cell.h, ref.h);
-  if (ref.c.defined()) Close("new c", cell.c, ref.c);
+  CHECK(torch::equal(Double(cell.mask), ref.mask));
+  Close("outputs", cell.outputs, ref.outputs, p);
+  Close("new h", cell.h, ref.h, p);
+  if (ref.c.defined()) Close("new c", cell.c, ref.c, p);
   CHECK(cell.c.defined() == ref.c.defined());
   // The record holds the head mean only; per-head attention is not exposed.
-  Close("input attention", cell.input_attention, ref.input_attention);
+  Close("input attention", cell.input_attention, ref.input_attention, p);
   // Rows of inactive readers are what their queries would read; the reference records them the
   // same way, so a wrong axis or scale shows up in every row.
   if (ref.comm_attention.defined()) {
-    Close("communication attention", cell.comm_attention, ref.comm_attention);
+    Close("communication attention", cell.comm_attention, ref.comm_attention, p);
   } else {
     CHECK_FALSE(cell.comm_attention.defined());
   }
@@ -357,52 +441,85 @@ void Compare(const Trace& cell, const Trace& ref) {
     REQUIRE(ref.grads.count(name) == 1);
     REQUIRE(grad.defined());
     REQUIRE(ref.grads.at(name).defined());
-    Close("d loss / d " + name, grad, ref.grads.at(name));
+    Close("d loss / d " + name, grad, ref.grads.at(name), p);
   }
 }
 
 Loss RandomLoss(int64_t T, const torch::Tensor& h_prev, bool lstm) {
   Loss l;
   l.on_outputs =
-      torch::randn({T, h_prev.size(0), h_prev.size(1) * h_prev.size(2)}, torch::kFloat64);
+      torch::randn({T, h_prev.size(0), h_prev.size(1) * h_prev.size(2)}, h_prev.scalar_type());
   l.on_h = torch::randn_like(h_prev);
   if (lstm) l.on_c = torch::randn_like(h_prev);
   return l;
+}
+
+// The path under test is the one taken: the fused flag as asked, input and weights of p's type
+// on the CPU (rim.cpp's UseFused). Where autograd records, RunCell also looks for the fused node.
+void RequirePath(const RIMCell& cell, const torch::Tensor& x, const Precision& p) {
+  REQUIRE(cell->options.fused() == p.fused);
+  REQUIRE(x.scalar_type() == p.dtype);
+  REQUIRE(x.device().is_cpu());
+  REQUIRE(cell->input_kv.scalar_type() == p.dtype);
+}
+
+struct Config {
+  std::string unit;
+  int64_t M, input_heads, comm_heads, top_k, T;
+};
+
+// One configuration: the production cell in p's type and path, the reference in double on the
+// same weights, inputs, state and loss.
+void CheckAgainstReference(const Config& cfg, const Precision& p) {
+  INFO(p.name);
+  auto cell = MakeCell(Options(cfg.unit, cfg.input_heads, cfg.comm_heads, cfg.top_k).fused(p.fused),
+                       7, p.dtype);
+  const bool lstm = cfg.unit == "lstm";
+  const int64_t T = cfg.T;
+  auto in = RandomInputs(
+      cfg.M == 1 ? std::vector<int64_t>{T, kB} : std::vector<int64_t>{T, kB, cfg.M}, lstm, p.dtype);
+  // Sample 1 resets at the first step, sample 0 at the second; sample 2 never does.
+  auto resets =
+      torch::tensor({false, true, false, true, false, false}).view({2, kB}).narrow(0, 0, T);
+  auto loss = RandomLoss(T, in.h, lstm);
+
+  RequirePath(cell, in.x, p);
+  auto produced = RunCell(cell, in.x, in.h, in.c, resets, T > 1, loss);
+  CHECK(produced.fused_node == p.runs_fused());
+  auto expected = RunReference(cell, in.x, in.h, in.c, resets, loss);
+  Compare(produced, expected, p);
+  // The reset sample's first step starts from zeros: all units tie and the lowest indices win,
+  // and its previous state gets exactly no gradient.
+  auto lowest = torch::arange(kK, torch::kFloat64).lt(double(cfg.top_k)).to(torch::kFloat64);
+  CHECK(torch::equal(Double(produced.mask[0][1]), lowest));
+  CHECK(produced.grads.at("h_prev")[1].abs().max().item<double>() == 0.0);
 }
 
 }  // namespace
 
 TEST_CASE("RIM cell equals the spec reference: values, records and every gradient",
           "[rim][reference]") {
-  const std::string unit = GENERATE(as<std::string>(), "lstm", "gru");
-  const int64_t M = GENERATE(1, 3);
-  const int64_t input_heads = GENERATE(1, 2);
-  const int64_t comm_heads = GENERATE(0, 1, 3);  // 0: communication off
-  const int64_t top_k = GENERATE(2, kK);
+  Config cfg;
+  cfg.unit = GENERATE(as<std::string>(), "lstm", "gru");
+  cfg.M = GENERATE(1, 3);
+  cfg.input_heads = GENERATE(1, 2);
+  cfg.comm_heads = GENERATE(0, 1, 3);  // 0: communication off
+  cfg.top_k = GENERATE(2, kK);
   // T = 1 goes through Step; T = 2 through Unroll, whose precomputed keys and values must give
   // the same as two chained reference steps.
-  const int64_t T = GENERATE(1, 2);
-  CAPTURE(unit, M, input_heads, comm_heads, top_k, T);
+  cfg.T = GENERATE(1, 2);
+  // The operator path in double precision, and the fused path (the float32 default).
+  const bool float32 = GENERATE(false, true);
+  CAPTURE(cfg.unit, cfg.M, cfg.input_heads, cfg.comm_heads, cfg.top_k, cfg.T, float32);
+  CheckAgainstReference(cfg, float32 ? kFused : kDouble);
+}
 
-  auto cell = MakeCell(Options(unit, input_heads, comm_heads, top_k));
-  const bool lstm = unit == "lstm";
-  auto xs = M == 1 ? torch::randn({T, kB, kDin}, torch::kFloat64)
-                   : torch::randn({T, kB, M, kDin}, torch::kFloat64);
-  auto h_prev = torch::randn({kB, kK, kDh}, torch::kFloat64);
-  auto c_prev = lstm ? torch::randn({kB, kK, kDh}, torch::kFloat64) : torch::Tensor();
-  // Sample 1 resets at the first step, sample 0 at the second; sample 2 never does.
-  auto resets =
-      torch::tensor({false, true, false, true, false, false}).view({2, kB}).narrow(0, 0, T);
-  auto loss = RandomLoss(T, h_prev, lstm);
-
-  auto produced = RunCell(cell, xs, h_prev, c_prev, resets, T > 1, loss);
-  auto expected = RunReference(cell, xs, h_prev, c_prev, resets, loss);
-  Compare(produced, expected);
-  // The reset sample's first step starts from zeros: all units tie and the lowest indices win,
-  // and its previous state gets exactly no gradient.
-  auto lowest = torch::arange(kK, torch::kFloat64).lt(double(top_k)).to(torch::kFloat64);
-  CHECK(torch::equal(produced.mask[0][1], lowest));
-  CHECK(produced.grads.at("h_prev")[1].abs().max().item<double>() == 0.0);
+TEST_CASE("the float32 operator path (fused off) equals the spec reference", "[rim][reference]") {
+  // The configuration with the most parts: M = 3, two input heads, three communication heads,
+  // top_k < K, through Unroll with resets.
+  const std::string unit = GENERATE(as<std::string>(), "lstm", "gru");
+  CAPTURE(unit);
+  CheckAgainstReference({unit, 3, 2, 3, 2, 2}, kFloat32Operators);
 }
 
 namespace {
@@ -433,41 +550,42 @@ void Construct(RIMCell& cell, const Table& p, torch::Tensor& x, torch::Tensor& h
   h_prev.select(2, 0).fill_(1.0);
 }
 
+// In float32 (the fused path) the constructed weights are rounded and the attention is within
+// ~1e-7 of the table, far from the selection boundary (the null attentions there are 0.02 apart).
 void CheckConstructedSelection(const Table& p) {
-  for (const std::string unit : {"lstm", "gru"}) {
-    INFO(unit << " units, " << p.size() << " input heads");
-    auto o = Options(unit, static_cast<int64_t>(p.size()), 3, 2);
-    auto cell = MakeCell(o, 11);
-    auto x = torch::randn({kB, 3, kDin}, torch::kFloat64);
-    auto h_prev = torch::randn({kB, kK, kDh}, torch::kFloat64);
-    auto c_prev = unit == "lstm" ? torch::randn({kB, kK, kDh}, torch::kFloat64) : torch::Tensor();
-    Construct(cell, p, x, h_prev);
-    State s{{h_prev}};
-    if (c_prev.defined()) s.tensors.push_back(c_prev);
-    torch::NoGradGuard no_grad;
-    auto step = cell->Step(x, s, {});
+  for (const Precision* prec : {&kDouble, &kFused}) {
+    for (const std::string unit : {"lstm", "gru"}) {
+      INFO(unit << " units, " << p.size() << " input heads, " << prec->name);
+      auto o = Options(unit, static_cast<int64_t>(p.size()), 3, 2).fused(prec->fused);
+      auto cell = MakeCell(o, 11, prec->dtype);
+      auto in = RandomInputs({kB, 3}, unit == "lstm", prec->dtype);
+      Construct(cell, p, in.x, in.h);
+      const State s = in.state();
+      RequirePath(cell, in.x, *prec);
+      torch::NoGradGuard no_grad;
+      auto step = cell->Step(in.x, s, {});
 
-    auto built = torch::zeros({kK, 4}, torch::kFloat64);
-    for (const auto& head : p) {
-      for (int64_t k = 0; k < kK; ++k) built[k] += torch::tensor(head[k], torch::kFloat64);
-    }
-    built /= double(p.size());
-    Close("built attention", step.info.input_attention, built.expand({kB, kK, 4}));
+      auto built = torch::zeros({kK, 4}, torch::kFloat64);
+      for (const auto& head : p) {
+        for (int64_t k = 0; k < kK; ++k) built[k] += torch::tensor(head[k], torch::kFloat64);
+      }
+      built /= double(p.size());
+      Close("built attention", step.info.input_attention, built.expand({kB, kK, 4}), *prec);
 
-    // Units 0 and 2 were built to prefer the null element: exactly they are inactive, for every
-    // sample, and carry their state over bit for bit.
-    auto expected = torch::tensor({0.0, 1.0, 0.0, 1.0}, torch::kFloat64).expand({kB, kK});
-    CHECK(torch::equal(step.info.mask, expected));
-    Weights w;
-    for (const auto& q : cell->named_parameters()) w[q.key()] = q.value();
-    auto ref = ReferenceStep(o, w, x, h_prev, c_prev, std::vector<bool>(kB, false));
-    CHECK(torch::equal(ref.mask, expected));
-    for (size_t i = 0; i < s.tensors.size(); ++i) {
-      for (int64_t k = 0; k < kK; ++k) {
-        INFO("state " << i << " unit " << k);
-        const bool same =
-            torch::equal(step.state.tensors[i].select(1, k), s.tensors[i].select(1, k));
-        CHECK(same == (k % 2 == 0));
+      // Units 0 and 2 were built to prefer the null element: exactly they are inactive, for
+      // every sample, and carry their state over bit for bit.
+      auto expected = torch::tensor({0.0, 1.0, 0.0, 1.0}, torch::kFloat64).expand({kB, kK});
+      CHECK(torch::equal(Double(step.info.mask), expected));
+      auto ref = ReferenceStep(o, DoubleWeights(cell), Double(in.x), Double(in.h), Double(in.c),
+                               std::vector<bool>(kB, false));
+      CHECK(torch::equal(ref.mask, expected));
+      for (size_t i = 0; i < s.tensors.size(); ++i) {
+        for (int64_t k = 0; k < kK; ++k) {
+          INFO("state " << i << " unit " << k);
+          const bool same =
+              torch::equal(step.state.tensors[i].select(1, k), s.tensors[i].select(1, k));
+          CHECK(same == (k % 2 == 0));
+        }
       }
     }
   }
@@ -508,17 +626,12 @@ TEST_CASE("communication dropout drops the tanh branch's pre-activation", "[rim]
     INFO(unit << " units");
     auto cell = MakeCell(Options(unit, 2, 3, 2).comm_dropout(p), 13);
     cell->train();
-    auto x = torch::randn({kB, 3, kDin}, torch::kFloat64);
-    auto h_prev = torch::randn({kB, kK, kDh}, torch::kFloat64);
-    auto c_prev = unit == "lstm" ? torch::randn({kB, kK, kDh}, torch::kFloat64) : torch::Tensor();
-    State s{{h_prev}};
-    if (c_prev.defined()) s.tensors.push_back(c_prev);
+    auto in = RandomInputs({kB, 3}, unit == "lstm", torch::kFloat64);
     torch::NoGradGuard no_grad;
-    auto step = cell->Step(x, s, {});
-    Weights w;
-    for (const auto& q : cell->named_parameters()) w[q.key()] = q.value();
+    auto step = cell->Step(in.x, in.state(), {});
     // The reference has no dropout: it gives the pre-activations the dropout acts on.
-    auto ref = ReferenceStep(cell->options, w, x, h_prev, c_prev, std::vector<bool>(kB, false));
+    auto ref = ReferenceStep(cell->options, DoubleWeights(cell), in.x, in.h, in.c,
+                             std::vector<bool>(kB, false));
     REQUIRE(torch::equal(step.info.mask, ref.mask));
     auto active = ref.mask.unsqueeze(-1).to(torch::kBool).expand({kB, kK, kDh});
     auto o_cell = (step.state.tensors[0] - ref.h_tilde).masked_select(active);
