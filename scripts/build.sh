@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
-jobs=${JOBS:-$(nproc)}
+# nproc honours OMP_NUM_THREADS, which test.sh sets to 1 for the tests: without unsetting it
+# here every CI build ran on one core.
+jobs=${JOBS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
 configure=()
 targets=()
 for t in ${TARGETS:-}; do targets+=(--target "$t"); done

@@ -16,7 +16,7 @@ for a in "$@"; do
     *) echo "usage: scripts/test.sh [--quick] [--slow]" >&2; exit 2 ;;
   esac
 done
-jobs=$(nproc)
+jobs=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 start=$SECONDS
 # Each stage's elapsed time goes into the log: CI has a time budget and this shows where it goes.
