@@ -319,14 +319,14 @@ torch::Tensor Leaf(const torch::Tensor& t) {
 
 // Whether the autograd graph behind t holds a node whose name contains `name`.
 bool GraphHas(const torch::Tensor& t, const std::string& name) {
-  std::vector<torch::autograd::Node*> todo{t.grad_fn().get()};
+  std::vector<torch::autograd::Node*> pending{t.grad_fn().get()};
   std::set<torch::autograd::Node*> seen;
-  while (!todo.empty()) {
-    auto* node = todo.back();
-    todo.pop_back();
+  while (!pending.empty()) {
+    auto* node = pending.back();
+    pending.pop_back();
     if (node == nullptr || !seen.insert(node).second) continue;
     if (node->name().find(name) != std::string::npos) return true;
-    for (const auto& e : node->next_edges()) todo.push_back(e.function.get());
+    for (const auto& e : node->next_edges()) pending.push_back(e.function.get());
   }
   return false;
 }
