@@ -5,31 +5,47 @@
 #include <cmath>
 #include <mutex>
 
-#include "common/rng.h"
-
 namespace rimlab::models {
 
-torch::Tensor DropoutNoise(at::IntArrayRef shape, double p) {
-  uint64_t seed = 0;
-  {
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    seed = at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
-  }
-  Rng rng(seed);
-  auto noise = torch::empty(shape, torch::kFloat32);
-  float* out = noise.data_ptr<float>();
-  const int64_t n = noise.numel();
-  // Element i is kept when its uniform 32-bit draw is at least p * 2^32.
-  const auto threshold = static_cast<uint64_t>(std::llround(p * 4294967296.0));
-  const float scale = static_cast<float>(1.0 / (1.0 - p));
+namespace {
+
+uint64_t DrawSeed() {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
+}
+
+}  // namespace
+
+DropoutStream::DropoutStream(double p)
+    : rng_(DrawSeed()),
+      // Element i is kept when its uniform 32-bit draw is at least p * 2^32.
+      threshold_(static_cast<uint64_t>(std::llround(p * 4294967296.0))),
+      scale_(static_cast<float>(1.0 / (1.0 - p))) {}
+
+void DropoutStream::Fill(float* out, int64_t n) {
   int64_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    const uint64_t r = rng.Next();
-    out[i] = (r & 0xffffffffULL) >= threshold ? scale : 0.0f;
-    out[i + 1] = (r >> 32) >= threshold ? scale : 0.0f;
+  if (has_spare_ && n > 0) {
+    out[i++] = spare_ >= threshold_ ? scale_ : 0.0f;
+    has_spare_ = false;
   }
-  if (i < n) out[i] = (rng.Next() & 0xffffffffULL) >= threshold ? scale : 0.0f;
+  for (; i + 1 < n; i += 2) {
+    const uint64_t r = rng_.Next();
+    out[i] = (r & 0xffffffffULL) >= threshold_ ? scale_ : 0.0f;
+    out[i + 1] = (r >> 32) >= threshold_ ? scale_ : 0.0f;
+  }
+  if (i < n) {
+    const uint64_t r = rng_.Next();
+    out[i] = (r & 0xffffffffULL) >= threshold_ ? scale_ : 0.0f;
+    spare_ = static_cast<uint32_t>(r >> 32);
+    has_spare_ = true;
+  }
+}
+
+torch::Tensor DropoutNoise(at::IntArrayRef shape, double p) {
+  DropoutStream stream(p);
+  auto noise = torch::empty(shape, torch::kFloat32);
+  stream.Fill(noise.data_ptr<float>(), noise.numel());
   return noise;
 }
 

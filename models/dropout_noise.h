@@ -9,10 +9,30 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+
+#include "common/rng.h"
+
 namespace rimlab::models {
 
-/// A float32 tensor of `shape` whose elements are 0 with probability p and 1 / (1 - p)
-/// otherwise (p is rounded to a multiple of 2^-32): multiplying by it is inverted dropout.
+/// One mask's worth of draws: constructing it takes one draw from torch's default generator;
+/// Fill then writes successive mask values, 0 with probability p and 1 / (1 - p) otherwise (p is
+/// rounded to a multiple of 2^-32). Filling n1 then n2 values writes exactly what one fill of
+/// n1 + n2 would, so a mask can be written piecewise into a strided buffer.
+class DropoutStream {
+ public:
+  explicit DropoutStream(double p);
+  void Fill(float* out, int64_t n);
+
+ private:
+  Rng rng_;
+  uint64_t threshold_;
+  float scale_;
+  bool has_spare_ = false;  // the upper half of the last 64-bit draw is still unused
+  uint32_t spare_ = 0;
+};
+
+/// A float32 tensor of `shape` filled by one DropoutStream: multiplying by it is inverted dropout.
 torch::Tensor DropoutNoise(at::IntArrayRef shape, double p);
 
 /// x * DropoutNoise(x.sizes(), p) when training and p > 0, else x.

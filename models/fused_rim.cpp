@@ -23,14 +23,14 @@ Tensor FromOpt(const at::IValue& v) {
   return t.numel() > 0 ? t : Tensor();
 }
 
-const char* const kBufferNames[] = {"hp",   "cp",    "q",    "att",    "mask",  "read",
-                                    "rdn",  "gates", "ghn",  "tanh_c", "hcand", "qkv",
-                                    "catt", "z",     "gate", "branch", "cnoise"};
+const char* const kBufferNames[] = {"xh",    "cp",   "q",      "att",   "mask", "rdn",
+                                    "gates", "ghn",  "tanh_c", "hcand", "qkv",  "catt",
+                                    "z",     "gate", "branch", "cnoise"};
 
 std::vector<Tensor*> BufferFields(Buffers& s) {
-  return {&s.hp,         &s.cp,    &s.q,    &s.att,    &s.mask,      &s.read,
-          &s.read_noise, &s.gates, &s.gh_n, &s.tanh_c, &s.h_cand,    &s.qkv,
-          &s.comm_att,   &s.z,     &s.gate, &s.branch, &s.comm_noise};
+  return {&s.xh,    &s.cp,   &s.q,      &s.att,       &s.mask, &s.read_noise,
+          &s.gates, &s.gh_n, &s.tanh_c, &s.h_cand,    &s.qkv,  &s.comm_att,
+          &s.z,     &s.gate, &s.branch, &s.comm_noise};
 }
 
 class FusedRimFunction : public torch::autograd::Function<FusedRimFunction> {

@@ -9,7 +9,7 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
                const Buffers& s, const Tensor& d_outputs, const Tensor& d_h, const Tensor& d_c) {
   const Dims d = MakeDims(cfg, kv, w);
   const int64_t T = kv.size(0), K = d.K, B = d.B, dh = d.dh;
-  const int64_t G = cfg.lstm ? 4 : 3, DK = d.n * d.dk, DV = d.read_width();
+  const int64_t G = cfg.lstm ? 4 : 3, DK = d.n * d.dk, DV = d.read_width(), W = DV + dh;
   const auto opts = kv.options();
   auto dh_t = d_h.defined() ? d_h.contiguous().clone() : torch::zeros({K, B, dh}, opts);
   auto dc_t = !cfg.lstm       ? Tensor()
@@ -23,8 +23,7 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
   // per unit: row count[k] is unit k's next active (t, b).
   auto dgx = torch::empty({K, T * B, G * dh}, opts);
   auto dgh = cfg.lstm ? dgx : torch::empty({K, T * B, G * dh}, opts);
-  auto read_c = torch::empty({K, T * B, DV}, opts);
-  auto hp_c = torch::empty({K, T * B, dh}, opts);
+  auto xh_c = torch::empty({K, T * B, W}, opts);
   std::vector<int64_t> count(static_cast<size_t>(K), 0);
   auto dqkv = cfg.communication ? torch::zeros({K, T, B, d.qkv_width()}, opts) : Tensor();
   auto dy = cfg.communication ? torch::zeros({T, K, B, 2 * dh}, opts) : Tensor();
@@ -32,11 +31,13 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
   auto dcn = torch::empty({K, B, dh}, opts);
   auto dhp = torch::empty({K, B, dh}, opts);
   auto dcp = torch::empty({K, B, dh}, opts);
+  // Rows of inactive units are never written nor read (InputAttentionBackward skips them).
   auto dread = torch::empty({K, B, DV}, opts);
+  // LSTM units: the stacked weights of the forward, so that [d read | d h] is one product.
+  const auto wx = cfg.lstm ? torch::cat({w.wih, w.whh}, 1) : Tensor();
   auto dz = cfg.communication ? torch::empty({K * B, d.z_width()}, opts) : Tensor();
   auto dh_comm = torch::empty({B, dh}, opts);
-  auto dread_c = torch::empty({B, DV}, opts);
-  auto dhp_c = torch::empty({B, dh}, opts);
+  auto dxh_c = torch::empty({B, W}, opts);
   std::vector<int64_t> active;
   const float* keepp = keep.defined() ? F(keep) : nullptr;
   // Raw pointers once: data_ptr's checks inside the element loops were a tenth of the backward.
@@ -47,10 +48,8 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
   float* const p_dread = F(dread);
   float* const p_dgx = F(dgx);
   float* const p_dgh = F(dgh);
-  float* const p_read_c = F(read_c);
-  float* const p_hp_c = F(hp_c);
-  float* const p_dr = F(dread_c);
-  float* const p_dp = F(dhp_c);
+  float* const p_xh_c = F(xh_c);
+  float* const p_dxh = F(dxh_c);
   const float* const p_dh_comm = F(dh_comm);
 
   for (int64_t t = T - 1; t >= 0; --t) {
@@ -112,8 +111,9 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
       }
     }
     // 5. The dynamics of the active rows, packed.
-    dread.zero_();
-    const auto hp = CRows(s.hp, t);
+    const auto hp = HpRows(s.xh, t, DV);
+    const auto xh = Rows(s.xh, t);
+    const float* noise_t = s.read_noise.defined() ? CRows(s.read_noise, t).data : nullptr;
     for (int64_t k = 0; k < K; ++k) {
       active.clear();
       for (int64_t b = 0; b < B; ++b) {
@@ -122,7 +122,6 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
       const int64_t na = static_cast<int64_t>(active.size()), base = count[static_cast<size_t>(k)];
       if (na == 0) continue;
       const float* gates = Rows(s.gates, t).row(k, 0);
-      const float* read = Rows(s.read, t).row(k, 0);
       const float* tc_k = cfg.lstm ? Rows(s.tanh_c, t).row(k, 0) : nullptr;
       const float* cp_k = cfg.lstm ? Rows(s.cp, t).row(k, 0) : nullptr;
       const float* ghn_k = cfg.lstm ? nullptr : Rows(s.gh_n, t).row(k, 0);
@@ -131,9 +130,7 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
         const float* gr = gates + b * G * dh;
         const float* dhr = p_dht + (k * B + b) * dh;
         float* gx = (p_dgx + k * T * B * G * dh) + (base + i) * G * dh;
-        std::copy(read + b * DV, read + (b + 1) * DV,
-                  (p_read_c + k * T * B * DV) + (base + i) * DV);
-        std::copy(hp.row(k, b), hp.row(k, b) + dh, (p_hp_c + k * T * B * dh) + (base + i) * dh);
+        std::copy(xh.row(k, b), xh.row(k, b) + W, (p_xh_c + k * T * B * W) + (base + i) * W);
         if (cfg.lstm) {
           const float* tc = tc_k + b * dh;
           const float* cpr = cp_k + b * dh;
@@ -169,21 +166,32 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
       }
       const float* rows_x = p_dgx + (k * T * B + base) * G * dh;
       const float* rows_h = p_dgh + (k * T * B + base) * G * dh;
-      Gemm(false, true, na, DV, G * dh, 1.0f, rows_x, G * dh, F(w.wih) + k * DV * G * dh, G * dh,
-           0.0f, p_dr, DV);
-      Gemm(false, true, na, dh, G * dh, 1.0f, rows_h, G * dh, F(w.whh) + k * dh * G * dh, G * dh,
-           0.0f, p_dp, dh);
+      if (cfg.lstm) {
+        Gemm(false, true, na, W, G * dh, 1.0f, rows_x, G * dh, F(wx) + k * W * G * dh, G * dh, 0.0f,
+             p_dxh, W);
+      } else {
+        Gemm(false, true, na, DV, G * dh, 1.0f, rows_x, G * dh, F(w.wih) + k * DV * G * dh, G * dh,
+             0.0f, p_dxh, W);
+        Gemm(false, true, na, dh, G * dh, 1.0f, rows_h, G * dh, F(w.whh) + k * dh * G * dh, G * dh,
+             0.0f, p_dxh + DV, W);
+      }
+      // Scatter back: the read's gradient through its dropout, the previous h's added.
       for (int64_t i = 0; i < na; ++i) {
         const int64_t b = active[static_cast<size_t>(i)];
-        std::copy(p_dr + i * DV, p_dr + (i + 1) * DV, p_dread + (k * B + b) * DV);
+        const float* src = p_dxh + i * W;
+        float* dr = p_dread + (k * B + b) * DV;
+        if (noise_t != nullptr) {
+          const float* m = noise_t + k * T * B * DV + b * DV;
+          for (int64_t j = 0; j < DV; ++j) dr[j] = src[j] * m[j];
+        } else {
+          std::copy(src, src + DV, dr);
+        }
         float* dst = p_dhp + (k * B + b) * dh;
-        const float* src = p_dp + i * dh;
-        for (int64_t j = 0; j < dh; ++j) dst[j] += src[j];
+        for (int64_t j = 0; j < dh; ++j) dst[j] += src[DV + j];
       }
       count[static_cast<size_t>(k)] += na;
     }
     // 2-4. Dropout, the read and the input attention, backwards; then the queries.
-    if (s.read_noise.defined()) dread.mul_(s.read_noise.select(1, t));
     const float* kv_t = F(kv) + t * B * d.M * d.kv_width();
     fused_rim::InputAttentionBackward(
         d, kv_t, CRows(s.q, t), F(s.att) + t * B * d.n * K * (d.M + 1), mask,
@@ -207,7 +215,11 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
   g.dh0 = dh_t;
   g.dc0 = dc_t;
   // Each weight's gradient: one product over all (active) rows of all steps.
-  g.dwq = torch::bmm(s.hp.view({K, T * B, dh}).transpose(1, 2), dq.view({K, T * B, DK}));
+  g.dwq = torch::empty_like(w.wq);
+  for (int64_t k = 0; k < K; ++k) {
+    Gemm(true, false, dh, DK, T * B, 1.0f, F(s.xh) + k * T * B * W + DV, W, F(dq) + k * T * B * DK,
+         DK, 0.0f, F(g.dwq) + k * dh * DK, DK);
+  }
   g.dwih = torch::empty_like(w.wih);
   g.dwhh = torch::empty_like(w.whh);
   g.dbih = torch::empty_like(w.bih);
@@ -216,10 +228,15 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
     const int64_t n = count[static_cast<size_t>(k)];
     auto x = dgx[k].narrow(0, 0, n);
     auto hgrad = dgh[k].narrow(0, 0, n);
-    auto out_ih = g.dwih[k];
-    auto out_hh = g.dwhh[k];
-    torch::mm_out(out_ih, read_c[k].narrow(0, 0, n).t(), x);
-    torch::mm_out(out_hh, hp_c[k].narrow(0, 0, n).t(), hgrad);
+    if (n == 0) {  // never active: no gradient, and BLAS is not asked for an empty product
+      g.dwih[k].zero_();
+      g.dwhh[k].zero_();
+    } else {
+      const float* rows = p_xh_c + k * T * B * W;
+      Gemm(true, false, DV, G * dh, n, 1.0f, rows, W, F(x), G * dh, 0.0f, F(g.dwih[k]), G * dh);
+      Gemm(true, false, dh, G * dh, n, 1.0f, rows + DV, W, F(hgrad), G * dh, 0.0f, F(g.dwhh[k]),
+           G * dh);
+    }
     g.dbih[k].copy_(x.sum(0, true));
     if (!cfg.lstm) g.dbhh[k].copy_(hgrad.sum(0, true));
   }

@@ -21,13 +21,13 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
   const bool drop_in = cfg.training && cfg.input_dropout > 0.0;
   const bool drop_c = cfg.training && cfg.comm_dropout > 0.0 && cfg.communication;
   Buffers s;
-  s.hp = torch::empty({K, T, B, dh}, opts);
+  const int64_t W = DV + dh;
+  s.xh = torch::empty({K, T, B, W}, opts);
   if (cfg.lstm) s.cp = torch::empty({K, T, B, dh}, opts);
   s.q = torch::empty({K, T, B, DK}, opts);
   s.att = torch::empty({T, B, d.n, K, d.M + 1}, opts);
   s.mask = torch::empty({T, B, K}, opts);
   s.att_mean = torch::empty({T, B, K, d.M + 1}, opts);
-  s.read = torch::empty({K, T, B, DV}, opts);
   if (drop_in) s.read_noise = torch::empty({K, T, B, DV}, opts);
   s.gates = torch::empty({K, T, B, G * dh}, opts);
   if (cfg.lstm) {
@@ -53,6 +53,10 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
   auto gh = cfg.lstm ? Tensor() : torch::empty({K, B, G * dh}, opts);
   float* const ghp = cfg.lstm ? nullptr : F(gh);
   const float* const wq = F(w.wq);
+  // LSTM units: the input and recurrent weights stacked, [K, DV + dh, 4 dh], so that each unit's
+  // gates are one product over its [read | h] rows.
+  const auto wx = cfg.lstm ? torch::cat({w.wih, w.whh}, 1) : Tensor();
+  const float* const wxp = cfg.lstm ? F(wx) : nullptr;
   const float* const wih = F(w.wih);
   const float* const whh = F(w.whh);
   const float* const bih = F(w.bih);
@@ -66,7 +70,7 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
   float* c = cfg.lstm ? F(s.c) : nullptr;
   for (int64_t t = 0; t < T; ++t) {
     // 1. Resets, then each unit's query.
-    const auto hp = Rows(s.hp, t);
+    const auto hp = HpRows(s.xh, t, DV);
     const auto cp = cfg.lstm ? Rows(s.cp, t) : UnitRows{nullptr, 0, 0};
     for (int64_t k = 0; k < K; ++k) {
       for (int64_t b = 0; b < B; ++b) {
@@ -80,38 +84,45 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
           for (int64_t j = 0; j < dh; ++j) cdst[j] = csrc[j] * f;
         }
       }
-      Gemm(false, false, B, DK, dh, 1.0f, hp.row(k, 0), dh, wq + k * dh * DK, DK, 0.0f,
+      Gemm(false, false, B, DK, dh, 1.0f, hp.row(k, 0), W, wq + k * dh * DK, DK, 0.0f,
            Rows(s.q, t).row(k, 0), DK);
     }
     // 2-4. Input attention, selection, read (and its dropout).
     const float* kv_t = kvp + t * B * d.M * d.kv_width();
     float* att = F(s.att) + t * B * d.n * K * (d.M + 1);
     float* mask = F(s.mask) + t * B * K;
-    fused_rim::InputAttentionForward(d, kv_t, CRows(s.q, t), att, Rows(s.read, t));
+    const auto read = ReadRows(s.xh, t);
+    fused_rim::InputAttentionForward(d, kv_t, CRows(s.q, t), att, read);
     fused_rim::SelectUnits(d, att, mask, F(s.att_mean) + t * B * K * (d.M + 1));
     if (drop_in) {
-      auto noise = DropoutNoise({K, B, DV}, cfg.input_dropout);
-      s.read_noise.select(1, t).copy_(noise);
-      s.read.select(1, t).mul_(noise);
+      DropoutStream stream(cfg.input_dropout);
+      const auto noise = Rows(s.read_noise, t);
+      for (int64_t k = 0; k < K; ++k) {
+        stream.Fill(noise.row(k, 0), B * DV);
+        for (int64_t b = 0; b < B; ++b) {
+          float* r = read.row(k, b);
+          const float* m = noise.row(k, b);
+          for (int64_t j = 0; j < DV; ++j) r[j] *= m[j];
+        }
+      }
     }
     // 5. Every unit's LSTM or GRU: each unit's products, then the pointwise part of all units at
     // once (one vectorised sigmoid and tanh per step).
     const auto gates = Rows(s.gates, t);
-    const auto read = Rows(s.read, t);
     const auto hcand = Rows(s.h_cand, t);
     auto gates_t = s.gates.select(1, t);  // [K, B, G d_h]
     for (int64_t k = 0; k < K; ++k) {
       float* g = gates.row(k, 0);
       FillRows(g, bih + k * G * dh, B, G * dh);
-      Gemm(false, false, B, G * dh, DV, 1.0f, read.row(k, 0), DV, wih + k * DV * G * dh, G * dh,
-           1.0f, g, G * dh);
       if (cfg.lstm) {
-        Gemm(false, false, B, G * dh, dh, 1.0f, hp.row(k, 0), dh, whh + k * dh * G * dh, G * dh,
+        Gemm(false, false, B, G * dh, W, 1.0f, read.row(k, 0), W, wxp + k * W * G * dh, G * dh,
              1.0f, g, G * dh);
       } else {
+        Gemm(false, false, B, G * dh, DV, 1.0f, read.row(k, 0), W, wih + k * DV * G * dh, G * dh,
+             1.0f, g, G * dh);
         float* ghk = ghp + k * B * G * dh;
         FillRows(ghk, bhh + k * G * dh, B, G * dh);
-        Gemm(false, false, B, G * dh, dh, 1.0f, hp.row(k, 0), dh, whh + k * dh * G * dh, G * dh,
+        Gemm(false, false, B, G * dh, dh, 1.0f, hp.row(k, 0), W, whh + k * dh * G * dh, G * dh,
              1.0f, ghk, G * dh);
       }
     }
@@ -179,28 +190,34 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
     float* out = F(s.outputs) + t * K * B * dh;
     const auto hc = Rows(s.h_cand, t);
     if (cfg.communication) {
-      const int64_t W = d.qkv_width();
+      const int64_t QW = d.qkv_width();
       for (int64_t k = 0; k < K; ++k) {
-        Gemm(false, false, B, W, dh, 1.0f, hc.row(k, 0), dh, wc + k * dh * W, W, 0.0f,
-             Rows(s.qkv, t).row(k, 0), W);
+        Gemm(false, false, B, QW, dh, 1.0f, hc.row(k, 0), dh, wc + k * dh * QW, QW, 0.0f,
+             Rows(s.qkv, t).row(k, 0), QW);
       }
       fused_rim::CommAttentionForward(d, CRows(s.qkv, t), F(s.comm_att) + t * B * d.nc * K * K,
                                       F(s.z[t]), F(s.comm_mean) + t * B * K * K);
       FillRows(F(y), F(w.bo), K * B, 2 * dh);
       Gemm(false, true, K * B, 2 * dh, d.z_width(), 1.0f, F(s.z[t]), d.z_width(), F(w.wo),
            d.z_width(), 1.0f, F(y), 2 * dh);
-      auto gate = s.gate[t].view({K * B, dh});
-      auto branch = s.branch[t].view({K * B, dh});
-      gate.copy_(y.narrow(1, 0, dh)).sigmoid_();
-      branch.copy_(y.narrow(1, dh, dh));
-      if (drop_c) {
-        auto noise = DropoutNoise({K, B, dh}, cfg.comm_dropout);
-        s.comm_noise[t].copy_(noise);
-        s.branch[t].mul_(noise);
+      // The gate and the branch apart, the branch's dropout on the way; then one sigmoid and one
+      // tanh over each.
+      float* gp = F(s.gate) + t * K * B * dh;
+      float* bp = F(s.branch) + t * K * B * dh;
+      float* noise = drop_c ? F(s.comm_noise) + t * K * B * dh : nullptr;
+      if (noise != nullptr) DropoutStream(cfg.comm_dropout).Fill(noise, K * B * dh);
+      const float* yp = F(y);
+      for (int64_t r = 0; r < K * B; ++r) {
+        std::copy(yp + r * 2 * dh, yp + r * 2 * dh + dh, gp + r * dh);
+        if (noise != nullptr) {
+          for (int64_t j = 0; j < dh; ++j)
+            bp[r * dh + j] = yp[r * 2 * dh + dh + j] * noise[r * dh + j];
+        } else {
+          std::copy(yp + r * 2 * dh + dh, yp + (r + 1) * 2 * dh, bp + r * dh);
+        }
       }
-      branch.tanh_();
-      const float* gp = F(gate);
-      const float* bp = F(branch);
+      s.gate[t].sigmoid_();
+      s.branch[t].tanh_();
       for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
           const float* hck = hc.row(k, b);

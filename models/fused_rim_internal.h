@@ -15,12 +15,13 @@ using torch::Tensor;
 /// over all steps are one matrix for its weight gradients; buffers behind the shared output
 /// projection are [T, K, B, width].
 struct Buffers {
-  Tensor hp, cp;        // the previous state after resets: h_{t-1} * keep, c likewise
+  Tensor xh;            // each unit's input after dropout (columns [0, n*d_v)) beside its previous
+                        // h after resets, h_{t-1} * keep (the last d_h): [K, T, B, n*d_v + d_h]
+  Tensor cp;            // the previous c after resets
   Tensor q;             // input queries [K, T, B, n*d_k]
   Tensor att;           // input attention per head [T, B, n, K, M+1]
   Tensor mask;          // [T, B, K]
   Tensor att_mean;      // [T, B, K, M+1]
-  Tensor read;          // each unit's input after dropout [K, T, B, n*d_v]
   Tensor read_noise;    // the dropout's scaled mask, or undefined
   Tensor gates;         // activations: LSTM i, f, tanh g, o; GRU r, z, n [K, T, B, G*d_h]
   Tensor gh_n;          // GRU: W_hn h + b_hn [K, T, B, d_h]
@@ -54,6 +55,15 @@ inline UnitRows Rows(const Tensor& buf, int64_t t) {
 inline ConstUnitRows CRows(const Tensor& buf, int64_t t) {
   const auto r = Rows(buf, t);
   return {r.data, r.unit_stride, r.width};
+}
+/// The read and the previous h of unit k at step t, from the [read | h] buffer (row stride the
+/// buffer's width; `read_width` is n*d_v).
+inline UnitRows ReadRows(const Tensor& xh, int64_t t) {
+  return Rows(xh, t);
+}
+inline UnitRows HpRows(const Tensor& xh, int64_t t, int64_t read_width) {
+  const auto r = Rows(xh, t);
+  return {r.data + read_width, r.unit_stride, r.width};
 }
 
 /// The unroll, keeping every buffer (kv, keep and the weights contiguous float32; keep [T, B]

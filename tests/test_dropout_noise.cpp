@@ -5,6 +5,8 @@
 #undef CHECK
 #include <catch2/catch.hpp>
 
+#include <vector>
+
 #include "models/dropout_noise.h"
 
 using rimlab::models::Dropout;
@@ -37,4 +39,23 @@ TEST_CASE("Dropout passes its input through when not training or at p = 0", "[dr
   torch::manual_seed(1);
   auto y = Dropout(x, 0.5, true);
   CHECK((y.eq(0.0f) | (y - 2.0f * x).abs().lt(1e-6f)).all().item<bool>());
+}
+
+TEST_CASE("a dropout stream filled piece by piece writes what one fill writes", "[dropout]") {
+  // The fused RIM fills each unit's rows of a strided buffer in turn; the operator cell fills one
+  // tensor. Odd piece lengths split a 64-bit draw between two pieces.
+  const std::vector<int64_t> pieces = {7, 1, 64, 3, 0, 250, 5};
+  int64_t total = 0;
+  for (const auto n : pieces) total += n;
+  torch::manual_seed(3);
+  const auto whole = DropoutNoise({total}, 0.3);
+  torch::manual_seed(3);
+  rimlab::models::DropoutStream stream(0.3);
+  auto parts = torch::full({total}, -1.0f);
+  int64_t at = 0;
+  for (const auto n : pieces) {
+    stream.Fill(parts.data_ptr<float>() + at, n);
+    at += n;
+  }
+  CHECK(parts.equal(whole));
 }
