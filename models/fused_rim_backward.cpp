@@ -5,6 +5,7 @@
 
 namespace rimlab::models::fused_rim {
 
+RIMLAB_VECTOR_CLONES
 Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, const Weights& w,
                const Buffers& s, const Tensor& d_outputs, const Tensor& d_h, const Tensor& d_c) {
   const Dims d = MakeDims(cfg, kv, w);

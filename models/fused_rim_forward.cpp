@@ -12,6 +12,7 @@ Dims MakeDims(const FusedRimConfig& cfg, const Tensor& kv, const Weights& w) {
               cfg.comm_value_size,  cfg.top_k};
 }
 
+RIMLAB_VECTOR_CLONES
 Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, const Tensor& c0,
                 const Tensor& keep, const Weights& w) {
   const Dims d = MakeDims(cfg, kv, w);

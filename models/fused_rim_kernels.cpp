@@ -3,21 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 extern "C" void sgemm_(const char* transa, const char* transb, const int* m, const int* n,
                        const int* k, const float* alpha, const float* a, const int* lda,
                        const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
-
-// The attention loops are short (keys of 32 to 64, a handful of units), so they run at the width
-// of the vector unit: each is compiled for AVX-512, AVX2+FMA and the baseline, and the loader
-// picks the best the CPU has (GCC's target_clones; one binary still runs everywhere).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RIMLAB_VECTOR_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define RIMLAB_VECTOR_CLONES
-#endif
 
 namespace rimlab::models::fused_rim {
 
@@ -60,20 +51,66 @@ float Dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-/// In place over p[0..n): softmax, as torch computes it (shift by the maximum).
-void Softmax(float* p, int64_t n) {
-  float mx = p[0];
-  for (int64_t j = 1; j < n; ++j) mx = std::max(mx, p[j]);
-  float sum = 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    p[j] = std::exp(p[j] - mx);
-    sum += p[j];
+typedef int32_t IntLanes __attribute__((vector_size(32)));
+
+/// e^x in each lane for x <= 0, as Cephes' expf computes it (x = n ln 2 + r, |r| <= ln 2 / 2,
+/// e^r by a degree-5 polynomial, 2^n into the exponent bits): within 2 ulp of std::exp, and
+/// eight at a time where libm takes one call each. Below -87 the result is about 1e-38, not 0.
+void ExpNonPositive(Lanes* lanes) {  // by pointer: a vector argument is an ABI question per clone
+  Lanes x = *lanes;
+  x = x < -87.0f ? Lanes{} - 87.0f : x;
+  const Lanes t = x * 1.44269504088896341f + 0.5f;
+  Lanes n = __builtin_convertvector(__builtin_convertvector(t, IntLanes), Lanes);
+  n += __builtin_convertvector(n > t, Lanes);  // truncation rounded up for negative t: floor
+  const Lanes r = x - n * 0.693359375f - n * -2.12194440e-4f;
+  Lanes y = r * 1.9875691500e-4f + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * (r * r) + r + 1.0f;
+  const IntLanes bits = (__builtin_convertvector(n, IntLanes) + 127) << 23;
+  Lanes scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  *lanes = y * scale;
+}
+
+/// In place over each of `rows` contiguous rows of n: softmax, shifted by the row's maximum as
+/// torch computes it. The exponentials run over the whole block, eight at a time.
+RIMLAB_VECTOR_CLONES
+void SoftmaxRows(float* p, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = p + r * n;
+    float mx = row[0];
+    for (int64_t j = 1; j < n; ++j) mx = std::max(mx, row[j]);
+    for (int64_t j = 0; j < n; ++j) row[j] -= mx;
   }
-  for (int64_t j = 0; j < n; ++j) p[j] /= sum;
+  const int64_t total = rows * n;
+  int64_t i = 0;
+  for (; i + 8 <= total; i += 8) {
+    Lanes x;
+    std::memcpy(&x, p + i, sizeof x);
+    ExpNonPositive(&x);
+    std::memcpy(p + i, &x, sizeof x);
+  }
+  if (i < total) {
+    Lanes x = {};
+    std::memcpy(&x, p + i, static_cast<size_t>(total - i) * sizeof(float));
+    ExpNonPositive(&x);
+    std::memcpy(p + i, &x, static_cast<size_t>(total - i) * sizeof(float));
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = p + r * n;
+    float sum = 0.0f;
+    for (int64_t j = 0; j < n; ++j) sum += row[j];
+    const float inv = 1.0f / sum;
+    for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  }
 }
 
 /// For a softmax output a[0..n) and the gradient of its outputs da (overwritten), the gradient
 /// of its inputs: a_j (da_j - sum_i a_i da_i).
+RIMLAB_VECTOR_CLONES
 void SoftmaxBackward(const float* a, float* da, int64_t n) {
   float dot = 0.0f;
   for (int64_t j = 0; j < n; ++j) dot += a[j] * da[j];
@@ -96,7 +133,15 @@ void InputAttentionForward(const Dims& d, const float* kv, ConstUnitRows q, floa
         a[0] = 0.0f;  // the null element's key is zero
         for (int64_t j = 0; j < d.M; ++j)
           a[j + 1] = Dot(qk, x + j * width + h * d.dk, d.dk) * scale;
-        Softmax(a, m1);
+      }
+    }
+  }
+  SoftmaxRows(att, d.B * d.n * d.K, m1);
+  for (int64_t b = 0; b < d.B; ++b) {
+    const float* x = kv + b * d.M * width;
+    for (int64_t h = 0; h < d.n; ++h) {
+      for (int64_t k = 0; k < d.K; ++k) {
+        const float* a = att + ((b * d.n + h) * d.K + k) * m1;
         float* r = read.row(k, b) + h * d.dv;
         std::fill(r, r + d.dv, 0.0f);
         for (int64_t j = 0; j < d.M; ++j) {
@@ -176,26 +221,39 @@ void InputAttentionBackward(const Dims& d, const float* kv, ConstUnitRows q, con
   }
 }
 
-RIMLAB_VECTOR_CLONES
-void CommAttentionForward(const Dims& d, ConstUnitRows qkv, float* att, float* z, float* att_mean) {
-  const int64_t kq = d.nc * d.dkc, zw = d.z_width();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d.dkc));
+namespace {
+
+/// Communication's forward for key size kKey and value size kValue (0: the sizes in d), as
+/// CommBackward below.
+template <int kKey, int kValue>
+inline __attribute__((always_inline)) void CommForward(const Dims& d, ConstUnitRows qkv, float* att,
+                                                       float* z, float* att_mean) {
+  const int64_t dkc = kKey > 0 ? kKey : d.dkc, dvc = kValue > 0 ? kValue : d.dvc;
+  const int64_t kq = d.nc * dkc, zw = d.nc * dvc;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dkc));
+  for (int64_t b = 0; b < d.B; ++b) {
+    for (int64_t h = 0; h < d.nc; ++h) {
+      for (int64_t i = 0; i < d.K; ++i) {
+        const float* qi = qkv.row(i, b) + h * dkc;
+        float* a = att + ((b * d.nc + h) * d.K + i) * d.K;
+        for (int64_t j = 0; j < d.K; ++j) a[j] = Dot(qi, qkv.row(j, b) + kq + h * dkc, dkc) * scale;
+      }
+    }
+  }
+  SoftmaxRows(att, d.B * d.nc * d.K, d.K);
   for (int64_t b = 0; b < d.B; ++b) {
     float* mean = att_mean + b * d.K * d.K;
     std::fill(mean, mean + d.K * d.K, 0.0f);
     for (int64_t h = 0; h < d.nc; ++h) {
       for (int64_t i = 0; i < d.K; ++i) {
-        const float* qi = qkv.row(i, b) + h * d.dkc;
-        float* a = att + ((b * d.nc + h) * d.K + i) * d.K;
-        for (int64_t j = 0; j < d.K; ++j)
-          a[j] = Dot(qi, qkv.row(j, b) + kq + h * d.dkc, d.dkc) * scale;
-        Softmax(a, d.K);
-        float* zi = z + (i * d.B + b) * zw + h * d.dvc;
-        std::fill(zi, zi + d.dvc, 0.0f);
+        const float* a = att + ((b * d.nc + h) * d.K + i) * d.K;
+        float* __restrict zi = z + (i * d.B + b) * zw + h * dvc;
+        std::fill(zi, zi + dvc, 0.0f);
         for (int64_t j = 0; j < d.K; ++j) {
-          const float* v = qkv.row(j, b) + 2 * kq + h * d.dvc;
-          for (int64_t e = 0; e < d.dvc; ++e) zi[e] += a[j] * v[e];
-          mean[i * d.K + j] += a[j];
+          const float* __restrict v = qkv.row(j, b) + 2 * kq + h * dvc;
+          const float w = a[j];
+          for (int64_t e = 0; e < dvc; ++e) zi[e] += w * v[e];
+          mean[i * d.K + j] += w;
         }
       }
     }
@@ -205,39 +263,69 @@ void CommAttentionForward(const Dims& d, ConstUnitRows qkv, float* att, float* z
   }
 }
 
+}  // namespace
+
 RIMLAB_VECTOR_CLONES
-void CommAttentionBackward(const Dims& d, ConstUnitRows qkv, const float* att, const float* mask,
-                           const float* dz, UnitRows dqkv) {
-  const int64_t kq = d.nc * d.dkc, zw = d.z_width();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d.dkc));
-  std::vector<float> scratch(static_cast<size_t>(d.K));
-  float* da = scratch.data();
+void CommAttentionForward(const Dims& d, ConstUnitRows qkv, float* att, float* z, float* att_mean) {
+  if (d.dkc == 32 && d.dvc == 32) {
+    CommForward<32, 32>(d, qkv, att, z, att_mean);
+  } else {
+    CommForward<0, 0>(d, qkv, att, z, att_mean);
+  }
+}
+
+namespace {
+
+/// Communication's backward for key size kKey and value size kValue (0: the sizes in d). The
+/// paper's sizes (32 and 32) get their own copy, whose inner loops have fixed trip counts.
+template <int kKey, int kValue>
+inline __attribute__((always_inline)) void CommBackward(const Dims& d, ConstUnitRows qkv,
+                                                        const float* att, const float* mask,
+                                                        const float* dz, UnitRows dqkv) {
+  const int64_t dkc = kKey > 0 ? kKey : d.dkc, dvc = kValue > 0 ? kValue : d.dvc;
+  const int64_t kq = d.nc * dkc, zw = d.nc * dvc;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dkc));
+  float da[64];
   for (int64_t b = 0; b < d.B; ++b) {
     for (int64_t i = 0; i < d.K; ++i) {
       if (mask[b * d.K + i] == 0.0f) continue;  // an inactive reader's output is discarded
       for (int64_t h = 0; h < d.nc; ++h) {
         const float* a = att + ((b * d.nc + h) * d.K + i) * d.K;
-        const float* dzi = dz + (i * d.B + b) * zw + h * d.dvc;
+        const float* __restrict dzi = dz + (i * d.B + b) * zw + h * dvc;
         for (int64_t j = 0; j < d.K; ++j) {
-          const float* v = qkv.row(j, b) + 2 * kq + h * d.dvc;
-          float* dvj = dqkv.row(j, b) + 2 * kq + h * d.dvc;
-          da[j] = Dot(dzi, v, d.dvc);
-          for (int64_t e = 0; e < d.dvc; ++e) dvj[e] += a[j] * dzi[e];
+          const float* __restrict v = qkv.row(j, b) + 2 * kq + h * dvc;
+          float* __restrict dvj = dqkv.row(j, b) + 2 * kq + h * dvc;
+          da[j] = Dot(dzi, v, dvc);
+          const float w = a[j];
+          for (int64_t e = 0; e < dvc; ++e) dvj[e] += w * dzi[e];
         }
         SoftmaxBackward(a, da, d.K);
-        const float* qi = qkv.row(i, b) + h * d.dkc;
-        float* dqi = dqkv.row(i, b) + h * d.dkc;
+        const float* __restrict qi = qkv.row(i, b) + h * dkc;
+        float* __restrict dqi = dqkv.row(i, b) + h * dkc;
         for (int64_t j = 0; j < d.K; ++j) {
           const float g = da[j] * scale;
-          const float* kj = qkv.row(j, b) + kq + h * d.dkc;
-          float* dkj = dqkv.row(j, b) + kq + h * d.dkc;
-          for (int64_t e = 0; e < d.dkc; ++e) {
+          const float* __restrict kj = qkv.row(j, b) + kq + h * dkc;
+          float* __restrict dkj = dqkv.row(j, b) + kq + h * dkc;
+          for (int64_t e = 0; e < dkc; ++e) {
             dqi[e] += g * kj[e];
             dkj[e] += g * qi[e];
           }
         }
       }
     }
+  }
+}
+
+}  // namespace
+
+RIMLAB_VECTOR_CLONES
+void CommAttentionBackward(const Dims& d, ConstUnitRows qkv, const float* att, const float* mask,
+                           const float* dz, UnitRows dqkv) {
+  if (d.K > 64) throw std::invalid_argument("CommAttentionBackward: more than 64 units");
+  if (d.dkc == 32 && d.dvc == 32) {
+    CommBackward<32, 32>(d, qkv, att, mask, dz, dqkv);
+  } else {
+    CommBackward<0, 0>(d, qkv, att, mask, dz, dqkv);
   }
 }
 

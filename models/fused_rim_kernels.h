@@ -9,6 +9,8 @@
 
 #include <cstdint>
 
+#include "models/vector_clones.h"
+
 namespace rimlab::models::fused_rim {
 
 struct Dims {

@@ -16,13 +16,13 @@ TEST_CASE("dropout noise is 0 or 1/(1-p), at rate p, seeded by torch's generator
   const double p = GENERATE(0.1, 0.5, 0.9);
   INFO("p = " << p);
   torch::manual_seed(7);
-  auto a = DropoutNoise({200, 501}, p);  // an odd count: the last element takes a draw of its own
+  auto a = DropoutNoise({200, 501}, p);  // not a multiple of the 8 values drawn at a time
   const float kept = static_cast<float>(1.0 / (1.0 - p));
   CHECK((a.eq(0.0f) | a.eq(kept)).all().item<bool>());
   const double dropped = a.eq(0.0f).to(torch::kFloat64).mean().item<double>();
   // 100,200 Bernoulli draws: the standard error is at most 0.0016.
   CHECK(dropped == Approx(p).margin(0.008));
-  // The two 32-bit halves of each draw are independent: neighbours agree at the rate of chance.
+  // Neighbours (other generators, or the two halves of one draw) agree at the rate of chance.
   auto flat = a.flatten();
   const double same =
       flat.slice(0, 0, -1).eq(flat.slice(0, 1)).to(torch::kFloat64).mean().item<double>();
