@@ -44,7 +44,8 @@ class FusedRimFunction : public torch::autograd::Function<FusedRimFunction> {
                                const Tensor& wo, const Tensor& bo) {
     const auto kvc = kv.contiguous();
     const Tensor c0 = FromOpt(c0_opt), keep = FromOpt(keep_opt);
-    const Weights w{wq, wih, whh, bih, FromOpt(bhh), FromOpt(wc), FromOpt(wo), FromOpt(bo)};
+    Weights w{wq, wih, whh, bih, FromOpt(bhh), FromOpt(wc), FromOpt(wo), FromOpt(bo), Tensor()};
+    w.wx = fused_rim::StackUnitWeights(cfg, kvc.size(0), w);
     Buffers s = fused_rim::Forward(cfg, kvc, h0, c0, keep, w);
     auto& data = ctx->saved_data;
     data["top_k"] = cfg.top_k;
@@ -58,6 +59,7 @@ class FusedRimFunction : public torch::autograd::Function<FusedRimFunction> {
     data["comm"] = cfg.communication;
     data["kv"] = kvc;
     data["keep"] = Opt(keep);
+    data["wx"] = Opt(w.wx);
     const auto fields = BufferFields(s);
     for (size_t i = 0; i < fields.size(); ++i) data[kBufferNames[i]] = Opt(*fields[i]);
     ctx->save_for_backward({wq, wih, whh, Opt(bih), Opt(bhh), Opt(wc), Opt(wo), Opt(bo)});
@@ -81,8 +83,10 @@ class FusedRimFunction : public torch::autograd::Function<FusedRimFunction> {
     cfg.lstm = data["lstm"].toBool();
     cfg.communication = data["comm"].toBool();
     const auto saved = ctx->get_saved_variables();
-    const Weights w{saved[0],          saved[1],          saved[2],          FromOpt(saved[3]),
-                    FromOpt(saved[4]), FromOpt(saved[5]), FromOpt(saved[6]), FromOpt(saved[7])};
+    Weights w{saved[0],          saved[1],          saved[2],
+              FromOpt(saved[3]), FromOpt(saved[4]), FromOpt(saved[5]),
+              FromOpt(saved[6]), FromOpt(saved[7]), Tensor()};
+    w.wx = FromOpt(data["wx"]);
     Buffers s;
     const auto fields = BufferFields(s);
     for (size_t i = 0; i < fields.size(); ++i) *fields[i] = FromOpt(data[kBufferNames[i]]);
@@ -107,18 +111,19 @@ FusedRimOutput FusedRimUnroll(const FusedRimConfig& config, const torch::Tensor&
   const auto keep_f = keep.defined() ? keep.to(torch::kFloat32).contiguous() : Tensor();
   // The passes index the weights as raw row-major buffers.
   const auto c = [](const Tensor& t) { return t.defined() ? t.contiguous() : t; };
-  const Weights ws{
-      c(w.input_query),     c(w.w_ih),         c(w.w_hh), c(w.b_ih), c(w.b_hh), c(w.comm_qkv),
-      c(w.comm_out_weight), c(w.comm_out_bias)};
+  Weights ws{
+      c(w.input_query),     c(w.w_ih),          c(w.w_hh), c(w.b_ih), c(w.b_hh), c(w.comm_qkv),
+      c(w.comm_out_weight), c(w.comm_out_bias), Tensor()};
   bool needs_grad = false;
-  for (const auto* t :
-       {&kv, &h0, &c0, &ws.wq, &ws.wih, &ws.whh, &ws.bih, &ws.bhh, &ws.wc, &ws.wo, &ws.bo}) {
+  for (const Tensor* t : std::initializer_list<const Tensor*>{
+           &kv, &h0, &c0, &ws.wq, &ws.wih, &ws.whh, &ws.bih, &ws.bhh, &ws.wc, &ws.wo, &ws.bo}) {
     needs_grad = needs_grad || (t->defined() && t->requires_grad());
   }
   FusedRimOutput out;
   if (!needs_grad || !torch::GradMode::is_enabled()) {
     // Inference: the same forward, nothing kept for a backward.
     torch::NoGradGuard no_grad;
+    ws.wx = fused_rim::StackUnitWeights(config, kv.size(0), ws);
     Buffers s = fused_rim::Forward(config, kv.contiguous(), h0, c0, keep_f, ws);
     out = {s.outputs, s.h, s.c, s.mask, s.att_mean, s.comm_mean};
     return out;

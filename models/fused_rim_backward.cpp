@@ -27,15 +27,13 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
   auto xh_c = torch::empty({K, T * B, W}, opts);
   std::vector<int64_t> count(static_cast<size_t>(K), 0);
   auto dqkv = cfg.communication ? torch::zeros({K, T, B, d.qkv_width()}, opts) : Tensor();
-  auto dy = cfg.communication ? torch::zeros({T, K, B, 2 * dh}, opts) : Tensor();
+  auto dy = cfg.communication ? torch::empty({T, K, B, 2 * dh}, opts) : Tensor();
   auto dht = torch::empty({K, B, dh}, opts);
   auto dcn = torch::empty({K, B, dh}, opts);
   auto dhp = torch::empty({K, B, dh}, opts);
   auto dcp = torch::empty({K, B, dh}, opts);
   // Rows of inactive units are never written nor read (InputAttentionBackward skips them).
   auto dread = torch::empty({K, B, DV}, opts);
-  // LSTM units: the stacked weights of the forward, so that [d read | d h] is one product.
-  const auto wx = cfg.lstm ? torch::cat({w.wih, w.whh}, 1) : Tensor();
   auto dz = cfg.communication ? torch::empty({K * B, d.z_width()}, opts) : Tensor();
   auto dh_comm = torch::empty({B, dh}, opts);
   auto dxh_c = torch::empty({B, W}, opts);
@@ -85,9 +83,12 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
       float* dyt = F(dy[t]);
       for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
-          if (mask[b * K + k] == 0.0f) continue;
-          const int64_t r = (k * B + b) * dh;
           float* row = dyt + (k * B + b) * 2 * dh;
+          if (mask[b * K + k] == 0.0f) {  // an inactive unit's communication output is discarded
+            std::fill(row, row + 2 * dh, 0.0f);
+            continue;
+          }
+          const int64_t r = (k * B + b) * dh;
           for (int64_t j = 0; j < dh; ++j) {
             const float go = p_dht[r + j], sg = gate[r + j], tb = branch[r + j];
             row[j] = go * tb * sg * (1.0f - sg);
@@ -167,9 +168,9 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
       }
       const float* rows_x = p_dgx + (k * T * B + base) * G * dh;
       const float* rows_h = p_dgh + (k * T * B + base) * G * dh;
-      if (cfg.lstm) {
-        Gemm(false, true, na, W, G * dh, 1.0f, rows_x, G * dh, F(wx) + k * W * G * dh, G * dh, 0.0f,
-             p_dxh, W);
+      if (w.wx.defined()) {  // the forward's stacked weights: [d read | d h] in one product
+        Gemm(false, true, na, W, G * dh, 1.0f, rows_x, G * dh, F(w.wx) + k * W * G * dh, G * dh,
+             0.0f, p_dxh, W);
       } else {
         Gemm(false, true, na, DV, G * dh, 1.0f, rows_x, G * dh, F(w.wih) + k * DV * G * dh, G * dh,
              0.0f, p_dxh, W);
@@ -242,8 +243,12 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
     if (!cfg.lstm) g.dbhh[k].copy_(hgrad.sum(0, true));
   }
   if (cfg.communication) {
-    g.dwc = torch::bmm(s.h_cand.view({K, T * B, dh}).transpose(1, 2),
-                       dqkv.view({K, T * B, d.qkv_width()}));
+    const int64_t QW = d.qkv_width();
+    g.dwc = torch::empty_like(w.wc);
+    for (int64_t k = 0; k < K; ++k) {
+      Gemm(true, false, dh, QW, T * B, 1.0f, F(s.h_cand) + k * T * B * dh, dh,
+           F(dqkv) + k * T * B * QW, QW, 0.0f, F(g.dwc) + k * dh * QW, QW);
+    }
     auto dyf = dy.view({T * K * B, 2 * dh});
     g.dwo = torch::mm(dyf.t(), s.z.view({T * K * B, d.z_width()}));
     g.dbo = dyf.sum(0);

@@ -12,6 +12,12 @@ Dims MakeDims(const FusedRimConfig& cfg, const Tensor& kv, const Weights& w) {
               cfg.comm_value_size,  cfg.top_k};
 }
 
+Tensor StackUnitWeights(const FusedRimConfig& cfg, int64_t steps, const Weights& w) {
+  if (!cfg.lstm || steps < 4) return {};
+  torch::NoGradGuard no_grad;
+  return torch::cat({w.wih, w.whh}, 1);
+}
+
 RIMLAB_VECTOR_CLONES
 Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, const Tensor& c0,
                 const Tensor& keep, const Weights& w) {
@@ -54,10 +60,7 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
   auto gh = cfg.lstm ? Tensor() : torch::empty({K, B, G * dh}, opts);
   float* const ghp = cfg.lstm ? nullptr : F(gh);
   const float* const wq = F(w.wq);
-  // LSTM units: the input and recurrent weights stacked, [K, DV + dh, 4 dh], so that each unit's
-  // gates are one product over its [read | h] rows.
-  const auto wx = cfg.lstm ? torch::cat({w.wih, w.whh}, 1) : Tensor();
-  const float* const wxp = cfg.lstm ? F(wx) : nullptr;
+  const float* const wxp = w.wx.defined() ? F(w.wx) : nullptr;
   const float* const wih = F(w.wih);
   const float* const whh = F(w.whh);
   const float* const bih = F(w.bih);
@@ -115,8 +118,13 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
     for (int64_t k = 0; k < K; ++k) {
       float* g = gates.row(k, 0);
       FillRows(g, bih + k * G * dh, B, G * dh);
-      if (cfg.lstm) {
+      if (wxp != nullptr) {
         Gemm(false, false, B, G * dh, W, 1.0f, read.row(k, 0), W, wxp + k * W * G * dh, G * dh,
+             1.0f, g, G * dh);
+      } else if (cfg.lstm) {
+        Gemm(false, false, B, G * dh, DV, 1.0f, read.row(k, 0), W, wih + k * DV * G * dh, G * dh,
+             1.0f, g, G * dh);
+        Gemm(false, false, B, G * dh, dh, 1.0f, hp.row(k, 0), W, whh + k * dh * G * dh, G * dh,
              1.0f, g, G * dh);
       } else {
         Gemm(false, false, B, G * dh, DV, 1.0f, read.row(k, 0), W, wih + k * DV * G * dh, G * dh,

@@ -39,7 +39,14 @@ struct Buffers {
 
 struct Weights {
   Tensor wq, wih, whh, bih, bhh, wc, wo, bo;
+  /// LSTM units: w_ih and w_hh stacked, [K, n*d_v + d_h, 4 d_h], so that a unit's gates are one
+  /// product over its [read | h] rows; undefined for short unrolls (StackUnitWeights).
+  Tensor wx;
 };
+
+/// The stacked copy for unrolls of at least 4 steps, where it costs less than it saves (for a
+/// single step it would copy every unit weight to read it once); undefined otherwise.
+Tensor StackUnitWeights(const FusedRimConfig& cfg, int64_t steps, const Weights& w);
 
 Dims MakeDims(const FusedRimConfig& cfg, const Tensor& kv, const Weights& w);
 
