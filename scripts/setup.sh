@@ -14,6 +14,8 @@ packages=(
   nlohmann-json3-dev    # rollout output, fixtures
   catch2                # tests (v2)
   libsdl2-dev           # the viewer
+  libhdf5-dev           # datasets: bouncing-balls sequences (Relational-NEM's layout)
+  python3-h5py          # tests read our files the way users' tools do
 )
 
 missing=()

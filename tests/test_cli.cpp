@@ -468,3 +468,41 @@ TEST_CASE("every shipped training config trains", "[cli]") {
   std::system(("rm -rf " + runs).c_str());
 }
 #endif
+
+TEST_CASE("balls-data writes the same file for any thread count and guards existing files",
+          "[cli][balls]") {
+  const std::string a = "build-test-balls-a.h5", b = "build-test-balls-b.h5";
+  std::remove(a.c_str());
+  std::remove(b.c_str());
+  const std::string common = "balls-data --variant curtain --sequences 6 --frames 9 --size 32 ";
+  const std::string seed4 = common + "--seed 4 ";
+  const Result one = Run(seed4 + "--threads 1 --out " + a);
+  INFO(one.err);
+  REQUIRE(one.status == 0);
+  CHECK(one.out.find("6 training, 1 validation, 1 test sequences of 9 frames at 32x32") !=
+        std::string::npos);
+  REQUIRE(Run(seed4 + "--threads 2 --quiet --out " + b).status == 0);
+  auto bytes = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  CHECK(bytes(a).size() > 1000);
+  CHECK(bytes(a) == bytes(b));
+
+  // An existing file is never replaced without --force, and bad options exit 2 in one line.
+  const std::string before = bytes(a);
+  const Result again = Run(seed4 + "--out " + a);
+  CHECK(again.status == 2);
+  CHECK(again.err.find("exists; pass --force") != std::string::npos);
+  CHECK(bytes(a) == before);
+  const Result variant = Run("balls-data --variant 5 --out " + b);
+  CHECK(variant.status == 2);
+  CHECK(variant.err.find("--variant: 5 not in {4,678,curtain}") != std::string::npos);
+  const Result no_dir = Run("balls-data --sequences 2 --out no-such-dir/x.h5");
+  CHECK(no_dir.status == 2);
+  CHECK(no_dir.err.find("no-such-dir/x.h5.partial: cannot create the file") != std::string::npos);
+  REQUIRE(Run(common + "--seed 5 --force --quiet --out " + a).status == 0);
+  CHECK(bytes(a) != before);
+  std::remove(a.c_str());
+  std::remove(b.c_str());
+}

@@ -70,6 +70,32 @@ void RenderBinary(const BallWorld& world, int size, const Curtain& curtain,
   }
 }
 
+void RenderGroups(const BallWorld& world, int size, const Curtain& curtain,
+                  std::vector<uint8_t>* labels) {
+  CheckSize(size);
+  if (world.num_balls() > 254) throw std::invalid_argument("balls: at most 254 balls have labels");
+  const float s = world.options().box_size;
+  labels->assign(static_cast<size_t>(size) * static_cast<size_t>(size), 0);
+  const auto balls = world.Balls();
+  for (size_t i = 0; i < balls.size(); ++i) {
+    const auto label = static_cast<uint8_t>(i + 1);
+    ForEachPixelIn(balls[i], size, s, [&](int px, int py) {
+      (*labels)[static_cast<size_t>(py) * static_cast<size_t>(size) + static_cast<size_t>(px)] =
+          label;
+    });
+  }
+  if (curtain.enabled()) {
+    const auto label = static_cast<uint8_t>(balls.size() + 1);
+    for (int px = 0; px < size; ++px) {
+      if (!BehindCurtain(curtain, px, size, s)) continue;
+      for (int py = 0; py < size; ++py) {
+        (*labels)[static_cast<size_t>(py) * static_cast<size_t>(size) + static_cast<size_t>(px)] =
+            label;
+      }
+    }
+  }
+}
+
 void RenderColour(const BallWorld& world, int size, const std::vector<Rgb>& colours, Rgb background,
                   const Curtain& curtain, Rgb curtain_colour, Frame* frame) {
   CheckSize(size);

@@ -24,6 +24,12 @@ Curtain RandomCurtain(uint64_t seed, float box_size, float width);
 void RenderBinary(const BallWorld& world, int size, const Curtain& curtain,
                   std::vector<uint8_t>* pixels);
 
+/// size x size labels, like RenderBinary but saying what covers each pixel: 0 for the
+/// background, i + 1 for ball i (later balls over earlier ones), and num_balls + 1 for the curtain,
+/// which covers everything behind it. RenderBinary is exactly `label > 0`.
+void RenderGroups(const BallWorld& world, int size, const Curtain& curtain,
+                  std::vector<uint8_t>* labels);
+
 /// size x size RGB: ball i in colours[i % colours.size()] over `background`, the curtain in
 /// `curtain_colour`; later balls are drawn over earlier ones.
 void RenderColour(const BallWorld& world, int size, const std::vector<Rgb>& colours, Rgb background,

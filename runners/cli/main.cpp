@@ -9,9 +9,10 @@
 #include <iostream>
 
 #include "bench/bench.h"
+#include "runners/cli/balls_data.h"
 #include "runners/cli/commands.h"
-#include "runners/config/config.h"
 #include "runners/cli/process_tuning.h"
+#include "runners/config/config.h"
 #ifdef RIMLAB_WITH_TORCH
 #include "runners/train/policy.h"
 #endif
@@ -84,6 +85,43 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
 #endif
 
+  rimlab::BallsDataArgs balls_data;
+  auto* cmd_balls_data = app.add_subcommand(
+      "balls-data",
+      "Write bouncing-balls sequences (binary frames, per-pixel ball labels, positions, "
+      "velocities, collisions) as HDF5 in Relational-NEM's layout: groups training, validation "
+      "and test, each with features of shape (frames, sequences, size, size, 1)");
+  cmd_balls_data
+      ->add_option("--variant", balls_data.variant,
+                   "4 (four balls of different masses), 678 (six to eight balls) or "
+                   "curtain (three balls and an occluding band)")
+      ->check(CLI::IsMember({"4", "678", "curtain"}))
+      ->capture_default_str();
+  cmd_balls_data->add_option("--sequences", balls_data.sequences, "training sequences")
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}))
+      ->capture_default_str();
+  cmd_balls_data
+      ->add_option("--validation", balls_data.validation,
+                   "validation sequences (default: a tenth of --sequences)")
+      ->check(CLI::Range(int64_t{0}, int64_t{100000000}));
+  cmd_balls_data
+      ->add_option("--test", balls_data.test, "test sequences (default: a fifth of --sequences)")
+      ->check(CLI::Range(int64_t{0}, int64_t{100000000}));
+  cmd_balls_data->add_option("--frames", balls_data.frames, "frames per sequence")
+      ->check(CLI::Range(2, 100000))
+      ->capture_default_str();
+  cmd_balls_data->add_option("--size", balls_data.size, "frame width and height in pixels")
+      ->check(CLI::Range(8, 1024))
+      ->capture_default_str();
+  cmd_balls_data->add_option("--seed", balls_data.seed, "the dataset's seed")
+      ->capture_default_str();
+  cmd_balls_data->add_option("--threads", balls_data.threads,
+                             "simulation threads (default: every core; the file is the same "
+                             "for any count)");
+  cmd_balls_data->add_option("--out", balls_data.out, "the HDF5 file to write")->required();
+  cmd_balls_data->add_flag("--force", balls_data.force, "replace --out if it exists");
+  cmd_balls_data->add_flag("--quiet", balls_data.quiet, "no progress or summary");
+
   auto* cmd_envs = app.add_subcommand("envs", "List the registered environments and splits");
 
   std::vector<std::string> bench_args;
@@ -113,6 +151,7 @@ int main(int argc, char** argv) {
 #endif
     if (*cmd_eval) return rimlab::CmdEval(eval);
     if (*cmd_envs) return rimlab::CmdEnvs();
+    if (*cmd_balls_data) return rimlab::CmdBallsData(balls_data);
 #ifdef RIMLAB_WITH_TORCH
     if (*cmd_train) return rimlab::CmdTrain(train);
 #endif
