@@ -9,6 +9,7 @@ const Registry& Registry::Global() {
     auto* r = new Registry();
     RegisterGridEnvs(r);
     RegisterToyEnvs(r);
+    RegisterBallsEnvs(r);
     return r;
   }();
   return *registry;

@@ -45,5 +45,6 @@ std::unique_ptr<Environment> MakeEnv(const std::string& name, const Params& para
 // Family registration hooks, called once by Registry::Global().
 void RegisterGridEnvs(Registry* registry);
 void RegisterToyEnvs(Registry* registry);
+void RegisterBallsEnvs(Registry* registry);
 
 }  // namespace rimlab

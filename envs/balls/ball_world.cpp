@@ -29,6 +29,19 @@ void MakeElastic(b2FixtureDef* def) {
 
 }  // namespace
 
+template <typename On>
+void BallWorld::ForEachTouching(On on) const {
+  if (world_ == nullptr) return;
+  for (b2Contact* c = world_->GetContactList(); c != nullptr; c = c->GetNext()) {
+    if (!c->IsTouching()) continue;
+    const uintptr_t a = c->GetFixtureA()->GetBody()->GetUserData().pointer;
+    const uintptr_t b = c->GetFixtureB()->GetBody()->GetUserData().pointer;
+    if (a == 0 || b == 0) continue;  // a wall
+    const int ia = static_cast<int>(a) - 1, ib = static_cast<int>(b) - 1;
+    on(std::min(ia, ib), std::max(ia, ib));
+  }
+}
+
 void CheckOptions(const BallWorldOptions& o) {
   Require(o.min_balls >= 1 && o.max_balls >= o.min_balls,
           "min_balls must be at least 1 and max_balls at least min_balls (got " +
@@ -104,6 +117,7 @@ void BallWorld::ResetWith(const std::vector<BallSpec>& balls) {
   world_ = std::make_unique<b2World>(b2Vec2(0.0f, 0.0f));
   bodies_.clear();
   radii_.clear();
+  touched_.clear();
 
   // The box: four two-sided edges on one static body.
   b2BodyDef wall_def;
@@ -124,6 +138,7 @@ void BallWorld::ResetWith(const std::vector<BallSpec>& balls) {
     def.position.Set(b.x, b.y);
     def.linearVelocity.Set(b.vx, b.vy);
     def.fixedRotation = true;  // no friction, so spin would never matter
+    def.userData.pointer = static_cast<uintptr_t>(i) + 1;  // 0 is Box2D's "none": the walls
     b2Body* body = world_->CreateBody(&def);
     b2CircleShape circle;
     circle.m_radius = b.radius;
@@ -140,8 +155,15 @@ void BallWorld::ResetWith(const std::vector<BallSpec>& balls) {
 void BallWorld::Step() {
   Require(world_ != nullptr, "Step before Reset");
   const float dt = options_.frame_time / static_cast<float>(options_.substeps);
+  touched_.clear();
   for (int i = 0; i < options_.substeps; ++i) {
     world_->Step(dt, options_.velocity_iterations, options_.position_iterations);
+    ForEachTouching([this](int a, int b) {
+      const std::pair<int, int> pair(a, b);
+      if (std::find(touched_.begin(), touched_.end(), pair) == touched_.end()) {
+        touched_.push_back(pair);
+      }
+    });
   }
 }
 
@@ -175,19 +197,7 @@ void BallWorld::SetVelocity(int i, float vx, float vy) {
 
 std::vector<std::pair<int, int>> BallWorld::Contacts() const {
   std::vector<std::pair<int, int>> out;
-  if (world_ == nullptr) return out;
-  for (const b2Contact* c = world_->GetContactList(); c != nullptr; c = c->GetNext()) {
-    if (!c->IsTouching()) continue;
-    const b2Body* a = c->GetFixtureA()->GetBody();
-    const b2Body* b = c->GetFixtureB()->GetBody();
-    if (a->GetType() != b2_dynamicBody || b->GetType() != b2_dynamicBody) continue;
-    // A handful of balls: finding the index beats keeping a map in step with the bodies.
-    const auto ia =
-        static_cast<int>(std::find(bodies_.begin(), bodies_.end(), a) - bodies_.begin());
-    const auto ib =
-        static_cast<int>(std::find(bodies_.begin(), bodies_.end(), b) - bodies_.begin());
-    out.emplace_back(std::min(ia, ib), std::max(ia, ib));
-  }
+  ForEachTouching([&out](int a, int b) { out.emplace_back(a, b); });
   return out;
 }
 

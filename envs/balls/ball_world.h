@@ -69,13 +69,21 @@ class BallWorld {
   void SetVelocity(int i, float vx, float vy);
   /// Pairs of balls in contact after the last Step (touching or overlapping).
   std::vector<std::pair<int, int>> Contacts() const;
+  /// Pairs of balls (i < j) that touched at any sub-step of the last Step, in first-touch order:
+  /// an elastic bounce can begin and end within one Step, which Contacts() would miss.
+  const std::vector<std::pair<int, int>>& TouchedDuringStep() const { return touched_; }
   const BallWorldOptions& options() const { return options_; }
 
  private:
+  /// Calls on(i, j), i < j, for each pair of balls touching now; allocates nothing.
+  template <typename On>
+  void ForEachTouching(On on) const;
+
   BallWorldOptions options_;
   std::unique_ptr<b2World> world_;
   std::vector<b2Body*> bodies_;  // owned by world_
   std::vector<float> radii_;
+  std::vector<std::pair<int, int>> touched_;
 };
 
 }  // namespace rimlab::balls

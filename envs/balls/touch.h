@@ -1,0 +1,33 @@
+#pragma once
+// `balls_touch`: an RL task among bouncing balls (the rules open touch.cpp). Splits: `train`,
+// and held-out `more` (more balls), `faster` (faster balls) and `novel` (colours never seen in
+// training).
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/params.h"
+#include "envs/core/env.h"
+
+namespace rimlab::balls {
+
+struct TouchOptions {
+  std::string split = "train";
+  int min_balls = 3, max_balls = 3;  ///< balls besides the agent: the target and distractors
+  float min_speed = 0.5f, max_speed = 1.5f;  ///< the balls' initial speeds, box units / second
+  std::string palette = "train";             ///< train: red, green, blue, yellow; novel: others
+  int size = 32;                             ///< frame side in pixels, a multiple of 16
+  int border = 2;                            ///< pixels of the border showing the target colour
+  int max_steps = 100;                       ///< time limit (10 s of simulated time)
+  float push = 1.0f;             ///< velocity an action adds in its direction, box units / s
+  float drag = 0.1f;             ///< fraction of the agent's velocity lost each step
+  float max_agent_speed = 3.0f;  ///< cap on the agent's speed, box units / s
+};
+
+const std::vector<std::string>& TouchSplits();
+/// The split's preset, then any explicit key; unknown keys and bad values are OptionErrors.
+TouchOptions TouchOptionsFromParams(const Params& params);
+std::unique_ptr<Environment> MakeTouch(const TouchOptions& options);
+
+}  // namespace rimlab::balls
