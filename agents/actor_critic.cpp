@@ -60,7 +60,7 @@ models::CoreOptions ActorCriticOptions::DefaultCore() {
 ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Params& core) {
   ActorCriticOptions o;
   ParamReader r(model, "model");
-  o.encoder = r.Choice("encoder", o.encoder, {"auto", "conv", "embed", "mlp"});
+  o.encoder = r.Choice("encoder", o.encoder, {"auto", "conv", "embed", "frame", "mlp"});
   o.mission = r.Choice("mission", o.mission, {"gru", "bag", "none"});
   o.mission_to = r.Choice("mission_to", o.mission_to, {"heads", "core"});
   o.film = r.Bool("film", o.film);
@@ -120,8 +120,14 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
   const bool grid_obs = image_field_ >= 0 && fields[image_field_].shape.size() == 3 &&
                         fields[image_field_].shape[2] == 3 &&
                         fields[image_field_].dtype == DType::kUInt8;
+  frame_field_ = spec.observation.IndexOf("frame");
+  const bool frame_obs = frame_field_ >= 0 && fields[frame_field_].shape.size() == 3 &&
+                         fields[frame_field_].shape[0] == fields[frame_field_].shape[1] &&
+                         fields[frame_field_].shape[0] % 16 == 0 &&
+                         fields[frame_field_].shape[2] == 3 &&
+                         fields[frame_field_].dtype == DType::kUInt8;
   encoder_ = options_.encoder;
-  if (encoder_ == "auto") encoder_ = grid_obs ? "conv" : "mlp";
+  if (encoder_ == "auto") encoder_ = grid_obs ? "conv" : frame_obs ? "frame" : "mlp";
 
   int64_t core_input = 0;
   int64_t set_size = 1;
@@ -153,6 +159,19 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
     grid = register_module("grid", models::GridEncoder(g));
     core_input = grid->element_size();
     set_size = grid->set_size();
+  } else if (encoder_ == "frame") {
+    Require(frame_obs,
+            "encoder 'frame' needs a uint8 [S, S, 3] field 'frame' with S a multiple "
+            "of 16; " +
+                spec.name + " has none");
+    Require(!options_.film, "film needs a grid encoder (conv or embed), not frame");
+    frame = register_module(
+        "frame", models::FrameEncoder(models::FrameEncoderOptions(3)
+                                          .image_size(fields[frame_field_].shape[0])
+                                          .conv_channels(options_.grid.conv_channels().front())
+                                          .output_size(options_.grid.output_size())));
+    core_input = frame->element_size();
+    mission_field_ = -1;
   } else {
     Require(encoder_ == "mlp", "unknown encoder '" + encoder_ + "'");
     Require(!options_.film, "film needs a grid encoder (conv or embed), not mlp");
@@ -178,6 +197,9 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
 }
 
 torch::Tensor ActorCriticImpl::Encode(const ObsTensors& obs, torch::Tensor mission_features) {
+  if (!frame.is_empty()) {
+    return frame->forward(obs.at(frame_field_).permute({0, 3, 1, 2}).to(torch::kFloat32) / 255.0);
+  }
   if (!grid.is_empty()) {
     const torch::Tensor none;
     auto x =

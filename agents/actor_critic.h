@@ -21,9 +21,11 @@ namespace rimlab::agents {
 using ObsTensors = std::vector<torch::Tensor>;
 
 struct ActorCriticOptions {
-  /// "auto": "conv" for gridworld observations (image, direction, mission), "mlp" otherwise;
-  /// "conv"/"embed": models::GridEncoder's arch (see encoders.h); "mlp": every field flattened
-  /// to floats, concatenated, and one hidden layer.
+  /// "auto": "conv" for gridworld observations (image, direction, mission), "frame" for a uint8
+  /// [S, S, 3] colour `frame` field (S a multiple of 16: the balls tasks), "mlp" otherwise;
+  /// "conv"/"embed": models::GridEncoder's arch (see encoders.h); "frame": models::FrameEncoder
+  /// on the frame scaled to [0, 1] (conv_channels' first entry wide, embed_size out); "mlp":
+  /// every field flattened to floats, concatenated, and one hidden layer.
   std::string encoder = "auto";
   /// Grid encoders: rl-starter-files' sizes by default (convs 16-32-64, mission GRU 128 over
   /// 32-wide word embeddings, no direction input: the view is egocentric).
@@ -98,6 +100,7 @@ class ActorCriticImpl : public torch::nn::Module {
   std::shared_ptr<ActorCriticImpl> Replica() const;
 
   models::GridEncoder grid{nullptr};
+  models::FrameEncoder frame{nullptr};      ///< only with encoder "frame"
   models::MissionEncoder mission{nullptr};  ///< only with mission_to "heads"
   torch::nn::Linear film{nullptr};          ///< only with film: mission -> [gamma, beta]
   torch::nn::Sequential mlp{nullptr};
@@ -114,7 +117,7 @@ class ActorCriticImpl : public torch::nn::Module {
   ActorCriticOptions options_;
   std::string encoder_;  // resolved kind
   int64_t num_actions_ = 0;
-  int image_field_ = -1, direction_field_ = -1, mission_field_ = -1;
+  int image_field_ = -1, direction_field_ = -1, mission_field_ = -1, frame_field_ = -1;
 };
 TORCH_MODULE(ActorCritic);
 

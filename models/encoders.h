@@ -161,6 +161,9 @@ class FrameDecoderImpl : public torch::nn::Module {
  public:
   explicit FrameDecoderImpl(FrameDecoderOptions options);
   torch::Tensor forward(const torch::Tensor& features);
+  /// Starts every pixel at `probability` (the data's mean): the output bias is its log-odds, so
+  /// training begins at the mean frame instead of spending its first updates getting there.
+  void SetOutputBias(double probability);
 
   FrameDecoderOptions options;
   torch::nn::Linear project{nullptr};
