@@ -58,6 +58,15 @@ int CmdBallsData(const BallsDataArgs& a) {
                           ? a.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   const std::vector<int64_t> counts = {a.sequences, validation, test};
+  const std::filesystem::path parent = std::filesystem::path(a.out).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      throw std::invalid_argument("balls-data: cannot create the directory " + parent.string() +
+                                  " for --out: " + ec.message());
+    }
+  }
 
   BallsFileWriter writer(a.out, counts, a.frames, a.size, variant.world.max_balls);
   writer.SetAttribute("generator", std::string("rimlab balls-data"));

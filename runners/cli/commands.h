@@ -28,7 +28,10 @@ struct EvalArgs {
   std::vector<std::string> splits;
   int episodes = 0;  ///< 0: the config's eval.episodes
   std::string format = "table";
-  bool greedy = false;  ///< trained policies: the most likely action instead of sampling
+  bool greedy = false;            ///< trained policies: the most likely action instead of sampling
+  std::vector<std::string> data;  ///< prediction runs: HDF5 files to evaluate on
+  std::string out;                ///< prediction runs: where results and the plot go
+  std::string feedback;           ///< prediction runs: probabilities | binary
 };
 int CmdEval(const EvalArgs& args);
 

@@ -14,6 +14,7 @@
 #include "runners/cli/process_tuning.h"
 #include "runners/config/config.h"
 #ifdef RIMLAB_WITH_TORCH
+#include "runners/cli/train_predict.h"
 #include "runners/train/policy.h"
 #endif
 
@@ -66,6 +67,19 @@ int main(int argc, char** argv) {
                      "trained policies: take the most likely action (default: sample)");
   cmd_eval->add_option("--format", eval.format, "table or json")
       ->check(CLI::IsMember({"table", "json"}));
+  cmd_eval
+      ->add_option("--data", eval.data,
+                   "prediction runs: HDF5 files of sequences, comma-separated (default: the "
+                   "run's eval.files); --episodes counts sequences")
+      ->delimiter(',');
+  cmd_eval
+      ->add_option("--feedback", eval.feedback,
+                   "prediction runs: what the rollout feeds back, the predicted probabilities "
+                   "(the paper's) or binary frames (default: the run's eval.feedback)")
+      ->check(CLI::IsMember({"probabilities", "binary"}));
+  cmd_eval->add_option("--out", eval.out,
+                       "prediction runs: directory for the CSVs, JSON and plot (default: the "
+                       "first run's eval/)");
 
 #ifdef RIMLAB_WITH_TORCH
   rimlab::TrainArgs train;
@@ -147,6 +161,17 @@ int main(int argc, char** argv) {
   return rimlab::RunCommand([&]() -> int {
     if (*cmd_rollout) return rimlab::CmdRollout(rollout);
 #ifdef RIMLAB_WITH_TORCH
+    if (*cmd_eval && rimlab::IsPredictionRun(eval.config)) {
+      rimlab::PredictEvalArgs p;
+      p.runs = {eval.config};
+      for (const auto& o : eval.overrides) p.runs.push_back(o);
+      p.files = eval.data;
+      if (!eval.splits.empty()) p.split = eval.splits.front();
+      p.sequences = eval.episodes;
+      p.out = eval.out;
+      p.feedback = eval.feedback;
+      return rimlab::EvalPrediction(p);
+    }
     if (*cmd_eval && rimlab::IsRunOrCheckpoint(eval.config)) return rimlab::CmdEvalTrained(eval);
 #endif
     if (*cmd_eval) return rimlab::CmdEval(eval);

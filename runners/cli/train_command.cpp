@@ -1,13 +1,15 @@
 // `rimlab train CONFIG`: dispatches on the config's `task`: `rl` (the default; PPO or A2C, see
-// train_rl.cpp) or `copying` (the paper's supervised copying task).
+// train_rl.cpp), `copying` (the paper's supervised copying task) or `predict` (bouncing-balls
+// next-frame prediction, train_predict.cpp).
 #include <cstdio>
 #include <fstream>
 
 #include "agents/copying_task.h"
 #include "runners/cli/commands.h"
+#include "runners/cli/train_predict.h"
+#include "runners/cli/train_rl.h"
 #include "runners/config/config.h"
 #include "runners/run/run_dir.h"
-#include "runners/cli/train_rl.h"
 
 namespace rimlab {
 
@@ -56,13 +58,15 @@ int CmdTrain(const TrainArgs& args) {
     }
     TrainArgs a = args;
     a.config = args.resume + "/config.yaml";
+    if (IsPredictionRun(args.resume)) return TrainPrediction(Config::Load(a.config), a);
     return TrainOnPolicy(Config::Load(a.config), a);
   }
   if (args.config.empty()) throw std::invalid_argument("train: give a CONFIG or --resume RUN_DIR");
   Config config = Config::Load(args.config);
   for (const auto& o : args.overrides) config.Override(o);
   ParamReader root(config.Section(""), "config");
-  const std::string task = root.Choice("task", "rl", {"rl", "copying"});
+  const std::string task = root.Choice("task", "rl", {"rl", "copying", "predict"});
+  if (task == "predict") return TrainPrediction(config, args);
   if (task == "copying") {
     const std::string name = root.String("name", StemOf(args.config));
     return TrainCopying(config, args, name);

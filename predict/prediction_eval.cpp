@@ -1,0 +1,106 @@
+#include "predict/prediction_eval.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+namespace rimlab::predict {
+
+namespace {
+
+/// Per-sequence BCE of logits [B, S, S] against targets [B, S, S], summed over pixels.
+torch::Tensor FrameBce(const torch::Tensor& logits, const torch::Tensor& targets) {
+  return torch::binary_cross_entropy_with_logits(logits, targets, {}, {}, at::Reduction::None)
+      .flatten(1)
+      .sum(1);
+}
+
+std::vector<int64_t> Range(int64_t first, int64_t n) {
+  std::vector<int64_t> v(static_cast<size_t>(n));
+  std::iota(v.begin(), v.end(), first);
+  return v;
+}
+
+}  // namespace
+
+double TeacherForcedBce(FramePredictor model, const SequenceStore& data, int64_t n, int64_t batch) {
+  if (n <= 0 || n > data.count()) n = data.count();
+  torch::NoGradGuard no_grad;
+  const bool was_training = model->is_training();
+  model->eval();
+  double total = 0.0;
+  for (int64_t first = 0; first < n; first += batch) {
+    const int64_t b = std::min(batch, n - first);
+    const torch::Tensor x = data.Batch(Range(first, b));
+    models::State state = model->InitialState(b);
+    const torch::Tensor logits = model->Forward(x.narrow(0, 0, x.size(0) - 1), &state);
+    total += torch::binary_cross_entropy_with_logits(logits, x.narrow(0, 1, x.size(0) - 1), {}, {},
+                                                     at::Reduction::Sum)
+                 .item<double>() /
+             static_cast<double>(x.size(0) - 1);
+  }
+  model->train(was_training);
+  return total / static_cast<double>(n);
+}
+
+double RolloutCurve::Average() const {
+  double s = 0.0;
+  for (double m : mean) s += m;
+  return mean.empty() ? 0.0 : s / static_cast<double>(mean.size());
+}
+
+RolloutCurve RolloutBce(FramePredictor model, const SequenceStore& data, int64_t n, int burn_in,
+                        int rollout, int64_t batch, Feedback feedback) {
+  if (burn_in < 1 || rollout < 1 || burn_in + rollout > data.frames()) {
+    throw std::invalid_argument("rollout evaluation: " + std::to_string(burn_in) + " + " +
+                                std::to_string(rollout) + " frames asked of sequences of " +
+                                std::to_string(data.frames()) + " (" + data.source() + ")");
+  }
+  if (n <= 0 || n > data.count()) n = data.count();
+  torch::NoGradGuard no_grad;
+  const bool was_training = model->is_training();
+  model->eval();
+  RolloutCurve curve;
+  curve.burn_in = burn_in;
+  curve.rollout = rollout;
+  curve.sequences = n;
+  curve.per_sequence.assign(static_cast<size_t>(n),
+                            std::vector<double>(static_cast<size_t>(rollout)));
+  for (int64_t first = 0; first < n; first += batch) {
+    const int64_t b = std::min(batch, n - first);
+    const torch::Tensor x = data.Batch(Range(first, b), 0, burn_in + rollout);
+    models::State state = model->InitialState(b);
+    // The true frames 0..burn_in-1; the last output predicts frame burn_in.
+    torch::Tensor logits = model->Forward(x.narrow(0, 0, burn_in), &state)[burn_in - 1];
+    for (int k = 0; k < rollout; ++k) {
+      const torch::Tensor bce = FrameBce(logits, x[burn_in + k]).to(torch::kDouble).contiguous();
+      const double* v = bce.data_ptr<double>();
+      for (int64_t i = 0; i < b; ++i) {
+        curve.per_sequence[static_cast<size_t>(first + i)][static_cast<size_t>(k)] = v[i];
+      }
+      if (k + 1 < rollout) {
+        torch::Tensor next = torch::sigmoid(logits);
+        if (feedback == Feedback::kBinary) next = (next >= 0.5).to(torch::kFloat32);
+        logits = model->Forward(next.unsqueeze(0), &state)[0];
+      }
+    }
+  }
+  model->train(was_training);
+  curve.mean.assign(static_cast<size_t>(rollout), 0.0);
+  curve.ci95.assign(static_cast<size_t>(rollout), 0.0);
+  for (int k = 0; k < rollout; ++k) {
+    double s = 0.0, ss = 0.0;
+    for (const auto& row : curve.per_sequence) {
+      s += row[static_cast<size_t>(k)];
+      ss += row[static_cast<size_t>(k)] * row[static_cast<size_t>(k)];
+    }
+    const double m = s / static_cast<double>(n);
+    const double var = n > 1 ? std::max(0.0, (ss - s * m) / static_cast<double>(n - 1)) : 0.0;
+    curve.mean[static_cast<size_t>(k)] = m;
+    curve.ci95[static_cast<size_t>(k)] = 1.96 * std::sqrt(var / static_cast<double>(n));
+  }
+  return curve;
+}
+
+}  // namespace rimlab::predict
