@@ -8,7 +8,7 @@
 // by tens of percent within seconds, so figures measured one after the other compare the moments
 // as much as the configurations. Interleaved, every configuration sees the same moments.
 //
-// Arguments: env=pickup|counter  envs=64  batch=32 (async)  spin=50 (microseconds)
+// Arguments: env=pickup|balls_touch|counter  envs=64  batch=32 (async)  spin=50 (microseconds)
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -97,8 +97,9 @@ Config ParseArgs(const BenchArgs& args) {
                                   "' (known: env, envs, batch, spin)");
     }
   }
-  if (c.env != "pickup" && c.env != "counter") {
-    throw std::invalid_argument("bench pool: env must be pickup or counter, got " + c.env);
+  if (c.env != "pickup" && c.env != "counter" && c.env != "balls_touch") {
+    throw std::invalid_argument("bench pool: env must be pickup, balls_touch or counter, got " +
+                                c.env);
   }
   return c;
 }
@@ -107,6 +108,7 @@ EnvMaker Maker(const Config& c) {
   if (c.env == "counter") {
     return [](int) -> std::unique_ptr<Environment> { return std::make_unique<CounterEnv>(); };
   }
+  if (c.env == "balls_touch") return [](int) { return MakeEnv("balls_touch", Params{}); };
   Params p;
   p.Set("size", int64_t{8});
   p.Set("num_objects", int64_t{3});

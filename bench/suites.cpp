@@ -10,6 +10,7 @@ int RunPoolSuite(const BenchArgs& args);
 int RunCoresSuite(const BenchArgs& args);
 int RunCopyingSuite(const BenchArgs& args);
 int RunPpoSuite(const BenchArgs& args);
+int RunBallsSuite(const BenchArgs& args);
 #endif
 
 const std::vector<Suite>& Suites() {
@@ -20,7 +21,8 @@ const std::vector<Suite>& Suites() {
        "actor pool steps/s on 64 envs: 1 vs 2 threads, sync vs async vs a bare barrier, "
        "allocs/step",
        RunPoolSuite,
-       "env=pickup|counter  envs=64  batch=N (async batch)  spin=MICROSECONDS; --seconds S per "
+       "env=pickup|balls_touch|counter  envs=64  batch=N (async batch)  spin=MICROSECONDS; "
+       "--seconds S per "
        "configuration, in interleaved 10 ms slices"},
 #ifdef RIMLAB_BENCH_TORCH
       {"cores", "recurrent cores: RIM vs LSTM-600/GRU-600, train and inference per step",
@@ -31,6 +33,12 @@ const std::vector<Suite>& Suites() {
       {"copying", "the paper's copying task: train, then test on a longer blank span",
        RunCopyingSuite,
        "config=configs/copying_rim.yaml, then any key=value of that config (core.top_k=2, ...)"},
+      {"balls",
+       "bouncing balls: Box2D's step vs our world vs the env, balls-data sequences/s, "
+       "prediction training sequences/s (RIM vs LSTM)",
+       RunBallsSuite,
+       "threads=1 (torch threads for training)  updates=3  rounds=2; --seconds S for the "
+       "physics, in interleaved 10 ms slices"},
       {"ppo", "end-to-end PPO frames/s, LSTM and RIM policies, rl-starter-files settings",
        RunPpoSuite,
        "threads=1 (torch intra-op)  pool_threads=2  rounds=3  iterations=3\n"
