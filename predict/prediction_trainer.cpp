@@ -69,7 +69,8 @@ UpdateStats PredictionTrainer::Update() {
   return {update_, loss.item<double>(), norm};
 }
 
-void PredictionTrainer::Save(const std::string& path, double seconds) const {
+void PredictionTrainer::Save(const std::string& path, double seconds,
+                             const std::vector<double>& extra) const {
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive;
   model_->save(model_archive);
@@ -83,6 +84,9 @@ void PredictionTrainer::Save(const std::string& path, double seconds) const {
                                      torch::kInt64));
   archive.write("update", torch::tensor({update_}, torch::kInt64));
   archive.write("seconds", torch::tensor({seconds}, torch::kDouble));
+  archive.write("extra",
+                torch::tensor(extra.empty() ? std::vector<double>{0.0} : extra, torch::kDouble)
+                    .narrow(0, 0, static_cast<int64_t>(extra.size())));
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   const std::string tmp = path + ".tmp";
   archive.save_to(tmp);
@@ -91,7 +95,7 @@ void PredictionTrainer::Save(const std::string& path, double seconds) const {
   if (ec) throw std::runtime_error("cannot rename " + tmp + " to " + path + ": " + ec.message());
 }
 
-double PredictionTrainer::Load(const std::string& path) {
+double PredictionTrainer::Load(const std::string& path, std::vector<double>* extra) {
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path);
@@ -109,6 +113,12 @@ double PredictionTrainer::Load(const std::string& path) {
     rng_.SetState({static_cast<uint64_t>(r[0]), static_cast<uint64_t>(r[1]),
                    static_cast<uint64_t>(r[2]), static_cast<uint64_t>(r[3])});
     update_ = update.item<int64_t>();
+    if (extra != nullptr) {
+      torch::Tensor e;
+      archive.read("extra", e);
+      e = e.contiguous();
+      extra->assign(e.data_ptr<double>(), e.data_ptr<double>() + e.numel());
+    }
     return seconds.item<double>();
   } catch (const c10::Error& e) {
     throw std::runtime_error(path + ": not a checkpoint of this prediction model (" +

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/params.h"
 #include "common/rng.h"
@@ -44,11 +45,12 @@ class PredictionTrainer {
   const PredictionTrainOptions& options() const { return options_; }
 
   /// Writes `path` (through a temporary file and a rename); `seconds` is the run's training time
-  /// so far, stored for the resumed run's clock.
-  void Save(const std::string& path, double seconds) const;
-  /// Restores everything Save wrote; returns the stored seconds. Throws std::runtime_error
-  /// naming the file when it cannot be read or does not fit the model.
-  double Load(const std::string& path);
+  /// so far, stored for the resumed run's clock, and `extra` whatever else the caller's logs
+  /// need to continue exactly (the running sums of a half-done logging window).
+  void Save(const std::string& path, double seconds, const std::vector<double>& extra = {}) const;
+  /// Restores everything Save wrote; returns the stored seconds and fills `extra` (optional).
+  /// Throws std::runtime_error naming the file when it cannot be read or does not fit the model.
+  double Load(const std::string& path, std::vector<double>* extra = nullptr);
 
  private:
   FramePredictor model_;

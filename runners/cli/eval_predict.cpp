@@ -71,7 +71,7 @@ bool Plot(const std::string& csv_dir, const std::vector<std::string>& runs,
        << "set output " << Quote(png) << "\nset datafile separator ','\n"
        << "set multiplot layout 1," << files.size() << "\n"
        << "set xlabel 'rollout step (after " << burn_in << " true frames)'\n"
-       << "set ylabel 'BCE per frame (nats)'\nset key top left\nset grid\n";
+       << "set ylabel 'BCE per frame (nats)'\nset key bottom right\nset grid\n";
     for (const auto& f : files) {
       gp << "set title " << Quote(fs::path(f).stem().string()) << "\nplot ";
       for (size_t k = 0; k < runs.size(); ++k) {

@@ -204,7 +204,10 @@ int TrainPrediction(Config config, const TrainArgs& args) {
   std::string dir;
   std::unique_ptr<MetricsCsv> csv;
   double seconds = 0.0;
-  const std::string checkpoint_dir = (resuming ? args.resume : std::string()) + "/checkpoints";
+  // The running sums of the current logging window, checkpointed so a resumed run logs exactly
+  // the rows the uninterrupted run would have.
+  double window_bce = 0.0, window_norm = 0.0, last_progress = -1e300;
+  int64_t window = 0;
   if (resuming) {
     dir = args.resume;
     const auto checkpoints = ListCheckpoints(dir + "/checkpoints");
@@ -212,7 +215,14 @@ int TrainPrediction(Config config, const TrainArgs& args) {
       throw std::invalid_argument(dir + ": nothing to resume, no checkpoints in " + dir +
                                   "/checkpoints");
     }
-    seconds = trainer.Load(checkpoints.back());
+    std::vector<double> window_state;
+    seconds = trainer.Load(checkpoints.back(), &window_state);
+    if (window_state.size() == 4) {
+      window_bce = window_state[0];
+      window_norm = window_state[1];
+      window = static_cast<int64_t>(window_state[2]);
+      last_progress = window_state[3];
+    }
     std::printf("resuming %s from %s (update %lld)\n", dir.c_str(), checkpoints.back().c_str(),
                 static_cast<long long>(trainer.update()));
     csv = std::make_unique<MetricsCsv>(dir + "/metrics.csv", kColumns, MetricsCsv::Mode::kResume,
@@ -238,13 +248,12 @@ int TrainPrediction(Config config, const TrainArgs& args) {
   std::string last_checkpoint;
   const auto save = [&]() {
     last_checkpoint = CheckpointPath(ckpt_dir, trainer.update());
-    trainer.Save(last_checkpoint, seconds);
+    trainer.Save(last_checkpoint, seconds,
+                 {window_bce, window_norm, static_cast<double>(window), last_progress});
     PruneCheckpoints(ckpt_dir, log.keep_checkpoints);
   };
 
   SignalScope signals;
-  double window_bce = 0.0, window_norm = 0.0, last_progress = -1e300;
-  int64_t window = 0;
   bool interrupted = false;
   const int64_t stop_after = args.stop_after_frames;  // in sequences for this task
   while (!trainer.done()) {
@@ -315,7 +324,6 @@ int TrainPrediction(Config config, const TrainArgs& args) {
   std::printf("done: %lld updates in %s; checkpoint %s\nevaluate with: rimlab eval %s\n",
               static_cast<long long>(trainer.update()), FormatDuration(seconds).c_str(),
               last_checkpoint.c_str(), dir.c_str());
-  (void)checkpoint_dir;
   return 0;
 }
 
