@@ -510,6 +510,7 @@ TEST_CASE("balls-data writes the same file for any thread count and guards exist
   std::remove(b.c_str());
 }
 
+#ifdef RIMLAB_WITH_TORCH
 TEST_CASE("train task predict: a run directory, an exact resume, and eval's rollout files",
           "[cli][balls]") {
   const std::string data = "build-test-predict.h5", runs = "build-test-predict-runs";
@@ -567,3 +568,4 @@ TEST_CASE("train task predict: a run directory, an exact resume, and eval's roll
   std::filesystem::remove_all(runs);
   std::remove(data.c_str());
 }
+#endif  // RIMLAB_WITH_TORCH
