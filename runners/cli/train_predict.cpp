@@ -4,9 +4,7 @@
 // sequences, saves one; --resume continues exactly).
 #include "runners/cli/train_predict.h"
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -18,6 +16,7 @@
 #include "runners/run/metrics_csv.h"
 #include "runners/run/progress.h"
 #include "runners/run/run_dir.h"
+#include "runners/run/stop_signal.h"
 #include "runners/run/tensorboard.h"
 #include "runners/train/checkpoint.h"
 
@@ -26,26 +25,6 @@ namespace rimlab {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void OnPredictSignal(int) {
-  g_stop.store(true);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-}
-
-struct SignalScope {
-  SignalScope() {
-    g_stop.store(false);
-    std::signal(SIGINT, OnPredictSignal);
-    std::signal(SIGTERM, OnPredictSignal);
-  }
-  ~SignalScope() {
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-  }
-};
 
 const std::vector<std::string> kColumns = {
     "sequences", "update",    "seconds",           "sequences_per_second",
@@ -113,27 +92,6 @@ std::string CheckpointPath(const std::string& dir, int64_t update) {
   char name[64];
   std::snprintf(name, sizeof(name), "ckpt_%012lld.pt", static_cast<long long>(update));
   return dir + "/" + name;
-}
-
-void ReplaceTensorBoardFiles(const std::string& dir, int64_t keep_up_to) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return;
-  std::vector<ScalarEvent> kept;
-  std::vector<std::string> old;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const auto name = entry.path().filename().string();
-    if (name.rfind("events.out.tfevents.", 0) != 0) continue;
-    for (auto& e : ReadTensorBoardScalars(entry.path().string(), TornTail::kIgnore)) {
-      if (e.step <= keep_up_to) kept.push_back(e);
-    }
-    old.push_back(entry.path().string());
-  }
-  TensorBoardWriter writer(dir);
-  for (const auto& e : kept) writer.AddScalar(e.tag, e.step, e.value, e.wall_time);
-  writer.Flush();
-  for (const auto& p : old) {
-    if (p != writer.path()) fs::remove(p, ec);
-  }
 }
 
 }  // namespace
@@ -253,7 +211,7 @@ int TrainPrediction(Config config, const TrainArgs& args) {
     PruneCheckpoints(ckpt_dir, log.keep_checkpoints);
   };
 
-  SignalScope signals;
+  StopSignalScope signals;
   bool interrupted = false;
   const int64_t stop_after = args.stop_after_frames;  // in sequences for this task
   while (!trainer.done()) {
@@ -308,7 +266,7 @@ int TrainPrediction(Config config, const TrainArgs& args) {
         std::fflush(stdout);
       }
     }
-    const bool stop = g_stop.load() || (stop_after > 0 && trainer.sequences_seen() >= stop_after);
+    const bool stop = StopRequested() || (stop_after > 0 && trainer.sequences_seen() >= stop_after);
     if (s.update % log.checkpoint_every == 0 || trainer.done() || stop) save();
     if (stop && !trainer.done()) {
       interrupted = true;
@@ -319,7 +277,7 @@ int TrainPrediction(Config config, const TrainArgs& args) {
   if (interrupted) {
     std::printf("stopped at update %lld; checkpoint %s\nresume with: rimlab train --resume %s\n",
                 static_cast<long long>(trainer.update()), last_checkpoint.c_str(), dir.c_str());
-    return g_stop.load() ? 130 : 0;
+    return StopRequested() ? 130 : 0;
   }
   std::printf("done: %lld updates in %s; checkpoint %s\nevaluate with: rimlab eval %s\n",
               static_cast<long long>(trainer.update()), FormatDuration(seconds).c_str(),

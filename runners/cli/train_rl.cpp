@@ -4,53 +4,30 @@
 // ends at the next iteration boundary with a checkpoint; --resume continues from the newest one.
 #include <torch/torch.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "runners/train/checkpoint.h"
 #include "runners/cli/commands.h"
+#include "runners/cli/train_rl.h"
 #include "runners/config/env_config.h"
 #include "runners/run/metrics_csv.h"
-#include "runners/train/policy.h"
 #include "runners/run/progress.h"
+#include "runners/run/run_dir.h"
+#include "runners/run/stop_signal.h"
+#include "runners/run/tensorboard.h"
+#include "runners/train/checkpoint.h"
+#include "runners/train/policy.h"
 #include "runners/train/recorder.h"
 #include "runners/train/rl_trainer.h"
-#include "runners/run/run_dir.h"
-#include "runners/run/tensorboard.h"
-#include "runners/cli/train_rl.h"
 
 namespace rimlab {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void OnSignal(int) {
-  g_stop.store(true);
-  // A second Ctrl-C kills the process the usual way.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-}
-
-/// Restores the default handlers when training ends, however it ends.
-struct SignalScope {
-  SignalScope() {
-    g_stop.store(false);
-    std::signal(SIGINT, OnSignal);
-    std::signal(SIGTERM, OnSignal);
-  }
-  ~SignalScope() {
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-  }
-};
 
 const std::vector<std::string> kColumns = {
     "frames",      "iteration",          "seconds",     "sps",          "episodes", "return_mean",
@@ -118,34 +95,6 @@ EvalOptions EvalOptionsFrom(const Config& config) {
 
 double Nan() {
   return std::numeric_limits<double>::quiet_NaN();
-}
-
-void ReplaceTensorBoardFiles(const std::string& dir, int64_t keep_up_to) {
-  // A resumed run rewrites the event files up to its checkpoint so TensorBoard shows one curve,
-  // not the interrupted run's tail overlapping the resumed one.
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return;
-  std::vector<ScalarEvent> kept;
-  std::vector<fs::path> old;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const auto name = entry.path().filename().string();
-    if (name.rfind("events.out.tfevents.", 0) != 0) continue;
-    // A writer killed mid-record leaves a torn tail; what came before it is still good.
-    for (auto& e : ReadTensorBoardScalars(entry.path().string(), TornTail::kIgnore)) {
-      if (e.step <= keep_up_to) kept.push_back(e);
-    }
-    old.push_back(entry.path());
-  }
-  std::vector<std::string> old_names;
-  for (const auto& p : old) old_names.push_back(p.string());
-  {
-    TensorBoardWriter writer(dir);
-    for (const auto& e : kept) writer.AddScalar(e.tag, e.step, e.value, e.wall_time);
-    writer.Flush();
-    for (const auto& p : old_names) {
-      if (p != writer.path()) fs::remove(p, ec);
-    }
-  }
 }
 
 }  // namespace
@@ -234,7 +183,7 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
   std::deque<EpisodeSummary> recent;  // for the progress line only
   double seconds = 0.0;
   const int64_t stop_after = args.stop_after_frames;
-  SignalScope signals;
+  StopSignalScope signals;
   bool interrupted = false;
   while (!trainer.done()) {
     IterationStats s = trainer.RunIteration();
@@ -298,7 +247,7 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
 
     const bool boundary = s.frames / log.checkpoint_frames !=
                           (s.frames - trainer.frames_per_iteration()) / log.checkpoint_frames;
-    const bool stop = g_stop.load() || (stop_after > 0 && s.frames >= stop_after);
+    const bool stop = StopRequested() || (stop_after > 0 && s.frames >= stop_after);
     if (boundary || trainer.done() || stop) save();
     if (stop && !trainer.done()) {
       interrupted = true;
@@ -310,7 +259,7 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
   if (interrupted) {
     std::printf("stopped at frames %lld; checkpoint %s\nresume with: rimlab train --resume %s\n",
                 static_cast<long long>(trainer.frames()), last_checkpoint.c_str(), dir.c_str());
-    return g_stop.load() ? 130 : 0;
+    return StopRequested() ? 130 : 0;
   }
   std::printf("done: %lld frames in %.1f s; checkpoint %s\n",
               static_cast<long long>(trainer.frames()), seconds, last_checkpoint.c_str());

@@ -285,4 +285,31 @@ std::vector<ScalarEvent> ReadTensorBoardScalars(const std::string& path, TornTai
   return out;
 }
 
+void ReplaceTensorBoardFiles(const std::string& dir, int64_t keep_up_to) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return;
+  std::vector<ScalarEvent> kept;
+  std::vector<fs::path> old;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("events.out.tfevents.", 0) != 0) continue;
+    // A writer killed mid-record leaves a torn tail; what came before it is still good.
+    for (auto& e : ReadTensorBoardScalars(entry.path().string(), TornTail::kIgnore)) {
+      if (e.step <= keep_up_to) kept.push_back(e);
+    }
+    old.push_back(entry.path());
+  }
+  std::vector<std::string> old_names;
+  for (const auto& p : old) old_names.push_back(p.string());
+  {
+    TensorBoardWriter writer(dir);
+    for (const auto& e : kept) writer.AddScalar(e.tag, e.step, e.value, e.wall_time);
+    writer.Flush();
+    for (const auto& p : old_names) {
+      if (p != writer.path()) fs::remove(p, ec);
+    }
+  }
+}
+
 }  // namespace rimlab

@@ -78,4 +78,9 @@ enum class TornTail {
 std::vector<ScalarEvent> ReadTensorBoardScalars(const std::string& path,
                                                 TornTail torn_tail = TornTail::kError);
 
+/// What a resumed run does to `dir`'s event files: keeps the scalars with steps up to
+/// `keep_up_to` in one new file and deletes the old files, so TensorBoard shows one curve, not
+/// the interrupted run's tail overlapping the resumed one. A missing `dir` is left alone.
+void ReplaceTensorBoardFiles(const std::string& dir, int64_t keep_up_to);
+
 }  // namespace rimlab
