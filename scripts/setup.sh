@@ -16,6 +16,7 @@ packages=(
   libsdl2-dev           # the viewer
   libhdf5-dev           # datasets: bouncing-balls sequences (Relational-NEM's layout)
   python3-h5py          # tests read our files the way users' tools do
+  gnuplot-nox           # plots: learning curves, a study's bars, prediction rollouts
 )
 
 missing=()

@@ -41,12 +41,22 @@ int CmdEnvs();
 /// side by side. Only in builds with LibTorch.
 int CmdEvalTrained(const EvalArgs& args);
 
+/// What a training config would run, from building its pieces without training (for checks
+/// before a study starts).
+struct TrainPlan {
+  long long parameters = 0;
+  long long frames_per_iteration = 0;
+  long long total_frames = 0;  ///< rounded up to whole iterations
+  std::string model;           ///< the model's one-line description
+};
+
 struct TrainArgs {
   std::string config;
   std::vector<std::string> overrides;
   std::string runs_dir = "runs";
   std::string resume;             ///< a run directory to continue (its config.yaml is used)
   int64_t stop_after_frames = 0;  ///< > 0: checkpoint and stop once this many frames are done
+  TrainPlan* plan = nullptr;      ///< set: build env, model and algorithm, fill it, train nothing
 };
 /// Only in builds with LibTorch.
 int CmdTrain(const TrainArgs& args);

@@ -1,6 +1,6 @@
 // `rimlab eval RUN [RUN ...]`: trained policies on any of their env's splits, side by side. The
 // evaluation envs are seeded apart from the training envs (seed + 1000003 + i), so the episodes
-// are held out even on the training split.
+// are held out even on the training split (EvaluateTrainedPolicy).
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -13,7 +13,6 @@
 namespace rimlab {
 
 namespace {
-constexpr uint64_t kEvalSeedOffset = 1000003;
 
 std::string Label(const TrainedPolicy& p) {
   std::string name = p.run_dir;
@@ -52,17 +51,7 @@ int CmdEvalTrained(const EvalArgs& args) {
   // results[run][split]
   std::vector<std::vector<EpisodeStats>> results(policies.size());
   for (size_t k = 0; k < policies.size(); ++k) {
-    const auto& p = policies[k];
-    const EnvConfig env = EnvConfigFrom(p.config);
-    PoolOptions pool_options = PoolOptionsFrom(p.config);
-    pool_options.seed += kEvalSeedOffset;
-    for (const auto& split : splits) {
-      const EnvConfig ec = split.empty() ? env : env.WithSplit(split);
-      ActorPool pool([&ec](int) { return ec.Make(); }, pool_options);
-      results[k].push_back(Evaluate(
-          &pool, episodes,
-          RecurrentPolicy(p.model, pool.spec(), pool.num_envs(), args.greedy, pool_options.seed)));
-    }
+    results[k] = EvaluateTrainedPolicy(policies[k], splits, episodes, args.greedy);
   }
 
   if (args.format == "json") {

@@ -14,6 +14,7 @@
 #include "runners/cli/process_tuning.h"
 #include "runners/config/config.h"
 #ifdef RIMLAB_WITH_TORCH
+#include "runners/cli/compare.h"
 #include "runners/cli/train_predict.h"
 #include "runners/train/policy.h"
 #endif
@@ -97,6 +98,33 @@ int main(int argc, char** argv) {
       ->add_option("--stop-after-frames", train.stop_after_frames,
                    "save a checkpoint and stop once this many frames are done")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
+
+  rimlab::CompareArgs compare;
+  auto* cmd_compare = app.add_subcommand(
+      "compare",
+      "Run a study: train every variant of a study file over its seeds (each an ordinary run in "
+      "STUDY_DIR/cells/), evaluate them on the study's splits, and write results.csv, report.md "
+      "(means over seeds with 95% intervals, generalisation gaps, bootstrap differences from "
+      "the baseline) and plots. Run again to resume; see configs/studies/README.md.");
+  cmd_compare->add_option("study", compare.study, "study file (YAML)")->required();
+  cmd_compare->add_option("--out", compare.out, "the study's directory (default: studies/NAME)");
+  cmd_compare->add_option("--jobs", compare.jobs, "cells side by side (default: one per core)")
+      ->check(CLI::Range(1, 1024));
+  cmd_compare
+      ->add_option("--threads", compare.threads,
+                   "actor-pool threads per cell (default: cores / jobs); results do not depend "
+                   "on it")
+      ->check(CLI::Range(1, 1024));
+  cmd_compare->add_option("--cell", compare.cell,
+                          "train and evaluate this one cell in this process (for schedulers)");
+  cmd_compare->add_flag("--list-cells", compare.list_cells, "print the cells' ids and exit");
+  cmd_compare
+      ->add_option("--merge", compare.merge,
+                   "study directories (comma-separated) whose finished cells are joined; the "
+                   "report goes to --out")
+      ->delimiter(',');
+  cmd_compare->add_flag("--report", compare.report_only,
+                        "train nothing: report the cells finished so far");
 #endif
 
   rimlab::BallsDataArgs balls_data;
@@ -179,6 +207,7 @@ int main(int argc, char** argv) {
     if (*cmd_balls_data) return rimlab::CmdBallsData(balls_data);
 #ifdef RIMLAB_WITH_TORCH
     if (*cmd_train) return rimlab::CmdTrain(train);
+    if (*cmd_compare) return rimlab::CmdCompare(compare);
 #endif
     if (*cmd_bench) {
       std::vector<std::string> rest = cmd_bench->remaining();

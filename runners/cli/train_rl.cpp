@@ -130,6 +130,14 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
   const int learner_threads = algorithm->set_learner_threads(run.learner_threads);
   OnPolicyTrainer trainer(&pool, model, std::move(algorithm), run.total_frames);
   trainer.set_update_threads(run.torch_threads);
+  if (args.plan != nullptr) {
+    long long parameters = 0;
+    for (const auto& p : model->parameters()) parameters += p.numel();
+    *args.plan = {parameters, static_cast<long long>(trainer.frames_per_iteration()),
+                  static_cast<long long>(trainer.num_iterations() * trainer.frames_per_iteration()),
+                  model->Describe()};
+    return 0;
+  }
 
   std::string dir;
   std::unique_ptr<MetricsCsv> csv;

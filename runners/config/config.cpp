@@ -132,10 +132,10 @@ Config Config::Parse(const std::string& text, const std::string& origin) {
   return c;
 }
 
-void Config::Override(const std::string& assignment) {
+void Config::Override(const std::string& assignment, const std::string& origin) {
   const size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
-    throw ConfigError("command line: override \"" + assignment +
+    throw ConfigError(origin + ": override \"" + assignment +
                       "\" is not of the form section.key=value");
   }
   const std::string path = assignment.substr(0, eq);
@@ -144,24 +144,24 @@ void Config::Override(const std::string& assignment) {
   const std::string section = dot == std::string::npos ? "" : path.substr(0, dot);
   const std::string key = dot == std::string::npos ? path : path.substr(dot + 1);
   if (key.empty()) {
-    throw ConfigError("command line: override \"" + assignment + "\" names no key");
+    throw ConfigError(origin + ": override \"" + assignment + "\" names no key");
   }
   YAML::Node node;
   try {
     node = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    throw ConfigError("command line: override \"" + assignment +
+    throw ConfigError(origin + ": override \"" + assignment +
                       "\": cannot read the value: " + e.msg);
   }
   Params* params = MutableSection(section);
   if (node.IsNull()) {
-    params->Set(key, std::string(), "command line");
+    params->Set(key, std::string(), origin);
     return;
   }
   Params parsed;
-  AddNode("command line", key, node, node.Mark(), &parsed);
+  AddNode(origin, key, node, node.Mark(), &parsed);
   for (const auto& kv : parsed.values()) {
-    params->Set(kv.first, kv.second.value, "command line (" + assignment + ")");
+    params->Set(kv.first, kv.second.value, origin + " (" + assignment + ")");
   }
 }
 

@@ -28,7 +28,8 @@ class Config {
 
   /// Applies `section.key=value` (or `key=value` for the root section). The value is read as a
   /// YAML scalar or flow sequence: 8, 0.5, true, train, [a, b]. Throws ConfigError when malformed.
-  void Override(const std::string& assignment);
+  /// `origin` says where the assignment came from in messages ("studies/x.yaml:12").
+  void Override(const std::string& assignment, const std::string& origin = "command line");
 
   /// The section's params (empty when absent).
   const Params& Section(const std::string& name) const;

@@ -85,4 +85,22 @@ BatchPolicy RecurrentPolicy(agents::ActorCritic model, const EnvSpec& spec, int 
   };
 }
 
+std::vector<EpisodeStats> EvaluateTrainedPolicy(const TrainedPolicy& policy,
+                                                const std::vector<std::string>& splits,
+                                                int episodes, bool greedy) {
+  constexpr uint64_t kEvalSeedOffset = 1000003;
+  const EnvConfig env = EnvConfigFrom(policy.config);
+  PoolOptions pool_options = PoolOptionsFrom(policy.config);
+  pool_options.seed += kEvalSeedOffset;
+  std::vector<EpisodeStats> out;
+  for (const auto& split : splits) {
+    const EnvConfig ec = split.empty() ? env : env.WithSplit(split);
+    ActorPool pool([&ec](int) { return ec.Make(); }, pool_options);
+    out.push_back(Evaluate(
+        &pool, episodes,
+        RecurrentPolicy(policy.model, pool.spec(), pool.num_envs(), greedy, pool_options.seed)));
+  }
+  return out;
+}
+
 }  // namespace rimlab

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "agents/actor_critic.h"
 #include "runners/config/config.h"
@@ -33,6 +34,13 @@ TrainedPolicy LoadTrainedPolicy(const std::string& path);
 /// an episode starts; samples actions from its own generator (greedy: the most likely action).
 BatchPolicy RecurrentPolicy(agents::ActorCritic model, const EnvSpec& spec, int num_envs,
                             bool greedy, uint64_t seed);
+
+/// A trained policy's success on each split (the run's own env when `splits` is {""}), through
+/// a sync pool seeded apart from the training envs (pool seed + 1000003), so the episodes are
+/// held out even on the training split and the result is the same for any thread count.
+std::vector<EpisodeStats> EvaluateTrainedPolicy(const TrainedPolicy& policy,
+                                                const std::vector<std::string>& splits,
+                                                int episodes, bool greedy);
 
 /// True when `path` names a run directory or a checkpoint file rather than a YAML config.
 bool IsRunOrCheckpoint(const std::string& path);

@@ -1,0 +1,421 @@
+// `rimlab compare STUDY.yaml`: a study is a grid of ordinary training runs (cells), one per
+// variant and seed, in STUDY_DIR/cells/. The scheduler re-executes this binary with --cell for
+// each unfinished cell, so a cell run by hand, by GNU parallel or by a Slurm array does exactly
+// what the scheduler does; a killed study picks up from the cells' checkpoints.
+#include "runners/cli/compare.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "runners/cli/commands.h"
+#include "runners/cli/train_rl.h"
+#include "runners/config/env_config.h"
+#include "runners/config/study_file.h"
+#include "runners/run/progress.h"
+#include "runners/run/run_dir.h"
+#include "runners/study/plots.h"
+#include "runners/study/report.h"
+#include "runners/study/results.h"
+#include "runners/study/scheduler.h"
+#include "runners/train/checkpoint.h"
+#include "runners/train/evaluate.h"
+#include "runners/train/policy.h"
+
+namespace rimlab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kCellResultFile = "study_eval.json";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Label(const std::string& split) {
+  return split.empty() ? "env" : split;
+}
+
+struct Study {
+  StudyFile file;
+  std::string dir;
+  std::vector<std::string> splits;  ///< "" evaluates the config's own env (no splits)
+  std::vector<TrainPlan> plans;     ///< per variant
+};
+
+/// Builds every variant's env, model and algorithm once, so that a bad override, split or budget
+/// fails before any cell starts, and reports the parameter counts.
+void CheckVariants(Study* study) {
+  const StudyFile& s = study->file;
+  for (size_t v = 0; v < s.variants.size(); ++v) {
+    StudyCell cell{s.variants[v].name + "-check", static_cast<int>(v), s.seeds.front()};
+    Config c = s.CellConfig(cell);
+    if (const Param* task = c.Section("").Find("task")) {
+      if (ParamToString(task->value) != "\"rl\"" && ParamToString(task->value) != "rl") {
+        throw ConfigError(task->where + ": key 'task': compare trains RL policies (task rl), got " +
+                          ParamToString(task->value));
+      }
+    }
+    c.MutableSection("")->Erase("task");
+    TrainPlan plan;
+    TrainArgs args;
+    args.config = s.base;
+    args.plan = &plan;
+    TrainOnPolicy(c, args);
+    if (s.total_frames > 0 && s.total_frames < plan.frames_per_iteration) {
+      throw ConfigError(s.total_frames_where +
+                        ": key 'total_frames': " + std::to_string(s.total_frames) +
+                        " frames is less than one iteration of "
+                        "variant '" +
+                        s.variants[v].name + "' (" + std::to_string(plan.frames_per_iteration) +
+                        " frames: the envs times the steps per rollout)");
+    }
+    const EnvConfig env = EnvConfigFrom(c);
+    if (v == 0) {
+      study->splits = s.splits;
+      if (study->splits.empty()) study->splits = env.Splits();
+      if (study->splits.empty()) study->splits.push_back("");
+    }
+    for (const auto& split : study->splits) {
+      if (split.empty()) continue;
+      try {
+        env.WithSplit(split);
+      } catch (const std::invalid_argument& e) {
+        throw ConfigError(s.path + ": key 'splits': " + e.what());
+      }
+    }
+    study->plans.push_back(plan);
+  }
+}
+
+/// The study directory remembers the study file it was made by; a different file gets an error
+/// instead of mixing its cells with the earlier study's.
+void GuardStudyDir(const Study& study) {
+  fs::create_directories(study.dir + "/cells");
+  fs::create_directories(study.dir + "/logs");
+  const std::string copy = study.dir + "/study.yaml";
+  const std::string text = ReadFile(study.file.path);
+  if (fs::exists(copy)) {
+    if (ReadFile(copy) != text) {
+      throw std::invalid_argument(
+          study.dir + " holds a study made from another study file (" + copy + " differs from " +
+          study.file.path + "): give another --out, or delete " + study.dir + " to start over");
+    }
+    return;
+  }
+  WriteFileAtomic(copy, text);
+}
+
+/// The last complete row's frame count of a run's metrics.csv (0 when none).
+long long LastFrames(const std::string& metrics_csv) {
+  const std::string text = ReadFile(metrics_csv);
+  size_t end = text.rfind('\n');
+  if (end == std::string::npos || end == 0) return 0;
+  size_t begin = text.rfind('\n', end - 1);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  try {
+    return std::stoll(text.substr(begin, text.find(',', begin) - begin));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+long long FramesOfCheckpoint(const std::string& path) {
+  const std::string stem = fs::path(path).stem().string();  // ckpt_000002000896
+  const auto underscore = stem.rfind('_');
+  try {
+    return std::stoll(stem.substr(underscore + 1));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+const StudyCell& FindCell(const std::vector<StudyCell>& cells, const std::string& id,
+                          const std::string& path) {
+  for (const auto& c : cells) {
+    if (c.id == id) return c;
+  }
+  std::string list;
+  for (const auto& c : cells) list += (list.empty() ? "" : ", ") + c.id;
+  throw std::invalid_argument(path + ": no cell '" + id + "' (cells: " + list + ")");
+}
+
+/// Trains (or resumes) one cell and evaluates it; the result file is written last, so it marks
+/// a finished cell.
+int RunOneCell(const Study& study, const StudyCell& cell, int threads) {
+  const std::string cells = study.dir + "/cells";
+  const std::string dir = cells + "/" + cell.id;
+  const std::string lock_path = cells + "/." + cell.id + ".lock";
+  const int lock = open(lock_path.c_str(), O_RDWR | O_CREAT, 0644);
+  if (lock < 0 || flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    throw std::runtime_error("cell " + cell.id + " is running in another process (" + lock_path +
+                             " is locked)");
+  }
+  if (fs::exists(dir + "/" + kCellResultFile)) {
+    std::printf("cell %s: finished earlier (%s/%s)\n", cell.id.c_str(), dir.c_str(),
+                kCellResultFile);
+    close(lock);
+    return 0;
+  }
+  int rc = 0;
+  if (!ListCheckpoints(dir + "/checkpoints").empty()) {
+    TrainArgs args;
+    args.resume = dir;
+    args.config = dir + "/config.yaml";
+    rc = TrainOnPolicy(Config::Load(args.config), args);
+  } else {
+    // A cell stopped before its first checkpoint has nothing to resume from: start it again.
+    if (fs::exists(dir)) fs::remove_all(dir);
+    Config c = study.file.CellConfig(cell);
+    c.MutableSection("")->Erase("task");
+    c.Override("pool.num_threads=" + std::to_string(threads), "rimlab compare");
+    c.Override("eval.episodes=0", "rimlab compare");
+    TrainArgs args;
+    args.config = study.file.base;
+    args.runs_dir = cells;
+    rc = TrainOnPolicy(c, args);
+  }
+  if (rc != 0) {
+    close(lock);
+    return rc;
+  }
+  const TrainedPolicy policy = LoadTrainedPolicy(dir);
+  const auto stats =
+      EvaluateTrainedPolicy(policy, study.splits, study.file.episodes, study.file.greedy);
+  study::CellResult result;
+  result.id = cell.id;
+  result.variant = study.file.variants[static_cast<size_t>(cell.variant)].name;
+  result.seed = cell.seed;
+  result.frames = FramesOfCheckpoint(policy.checkpoint);
+  result.checkpoint = policy.checkpoint;
+  std::printf("cell %s, %d episodes per split:", cell.id.c_str(), study.file.episodes);
+  for (size_t i = 0; i < stats.size(); ++i) {
+    const EpisodeStats& st = stats[i];
+    result.splits.push_back({Label(study.splits[i]), st.episodes, st.success_rate, st.success_low,
+                             st.success_high, st.return_mean, st.return_ci95, st.length_mean});
+    std::printf("  %s %.3f", Label(study.splits[i]).c_str(), st.success_rate);
+  }
+  std::printf("\n");
+  WriteFileAtomic(dir + "/" + kCellResultFile, study::CellResultJson(result));
+  close(lock);
+  return 0;
+}
+
+/// A random policy on every split of the base config (with the study's common overrides).
+void EnsureRandomScores(const Study& study) {
+  const StudyFile& s = study.file;
+  const std::string path = study.dir + "/random.json";
+  if (s.random_episodes <= 0) return;
+  if (fs::exists(path)) {
+    const auto have = study::ParseRandomScores(ReadFile(path), path);
+    bool complete = true;
+    for (const auto& split : study.splits) {
+      auto it = have.find(Label(split));
+      complete = complete && it != have.end() && it->second.episodes == s.random_episodes;
+    }
+    if (complete) return;
+  }
+  Config c = Config::Load(s.base);
+  for (const auto& o : s.overrides) c.Override(o.assignment, o.where);
+  const EnvConfig env = EnvConfigFrom(c);
+  const PoolOptions pool_options = PoolOptionsFrom(c);
+  std::map<std::string, study::SplitScore> scores;
+  for (const auto& split : study.splits) {
+    const EnvConfig ec = split.empty() ? env : env.WithSplit(split);
+    ActorPool pool([&ec](int) { return ec.Make(); }, pool_options);
+    const EpisodeStats st = Evaluate(&pool, s.random_episodes,
+                                     RandomPolicy(pool.spec().action, pool_options.seed + 7919));
+    scores[Label(split)] = {Label(split),    st.episodes,    st.success_rate, st.success_low,
+                            st.success_high, st.return_mean, st.return_ci95,  st.length_mean};
+  }
+  WriteFileAtomic(path, study::RandomScoresJson(scores));
+}
+
+/// Finished cells from `dirs` (the first holding a cell wins; a cell finished in two with
+/// different results is an error).
+study::StudyResults CollectResults(const Study& study, const std::vector<std::string>& dirs) {
+  const StudyFile& s = study.file;
+  study::StudyResults r;
+  r.name = s.name;
+  for (const auto& v : s.variants) r.variants.push_back(v.name);
+  r.baseline = s.baseline;
+  for (const auto& split : study.splits) r.splits.push_back(Label(split));
+  r.seeds = s.seeds;
+  for (const auto& cell : s.Cells()) {
+    bool found = false;
+    std::string found_in;
+    std::string found_csv;
+    for (const auto& d : dirs) {
+      const std::string path = d + "/cells/" + cell.id + "/" + kCellResultFile;
+      if (!fs::exists(path)) continue;
+      study::CellResult c = study::ParseCellResult(ReadFile(path), path);
+      c.dir = d + "/cells/" + cell.id;
+      if (c.variant != s.variants[static_cast<size_t>(cell.variant)].name || c.seed != cell.seed) {
+        throw std::invalid_argument(path + ": holds cell " + c.id + ", not " + cell.id);
+      }
+      study::StudyResults one;
+      one.name = r.name;
+      one.splits = r.splits;
+      one.cells = {c};
+      const std::string csv = study::ResultsCsv(one);
+      if (found) {
+        if (csv != found_csv) {
+          throw std::invalid_argument("cell " + cell.id + " finished in both " + found_in +
+                                      " and " + d + " with different results");
+        }
+        continue;
+      }
+      found = true;
+      found_in = d;
+      found_csv = csv;
+      r.cells.push_back(c);
+    }
+    if (!found) r.missing.push_back(cell.id);
+  }
+  for (const auto& d : dirs) {
+    const std::string path = d + "/random.json";
+    if (fs::exists(path)) {
+      r.random = study::ParseRandomScores(ReadFile(path), path);
+      break;
+    }
+  }
+  return r;
+}
+
+int WriteReport(const Study& study, const std::vector<std::string>& dirs) {
+  const study::StudyResults results = CollectResults(study, dirs);
+  const study::StudySummary summary = study::Summarise(results, study.file.bootstrap_resamples);
+  fs::create_directories(study.dir);
+  WriteFileAtomic(study.dir + "/results.csv", study::ResultsCsv(results));
+  study::ReportInfo info;
+  info.study_file = study.file.path;
+  info.base_config = study.file.base;
+  info.total_frames = study.file.total_frames;
+  info.episodes = study.file.episodes;
+  info.random_episodes = study.file.random_episodes;
+  info.greedy = study.file.greedy;
+  for (size_t v = 0; v < study.plans.size(); ++v) {
+    info.parameters.emplace_back(study.file.variants[v].name, study.plans[v].parameters);
+  }
+  std::string note;
+  if (!results.cells.empty()) {
+    const std::string curves = study::PlotLearningCurves(results, study.dir);
+    const std::string bars = study::PlotSplitBars(results, summary, study.dir);
+    if (!curves.empty()) info.plots.emplace_back("learning curves", curves);
+    if (!bars.empty()) info.plots.emplace_back("success per split", bars);
+    if (curves.empty()) note = " (no plots: gnuplot is not installed; apt-get install gnuplot-nox)";
+  }
+  WriteFileAtomic(study.dir + "/report.md", study::ReportMarkdown(results, summary, info));
+  std::printf("\n%s", study::ConsoleReport(results, summary).c_str());
+  if (!results.missing.empty()) {
+    std::printf("%zu cell(s) not finished:", results.missing.size());
+    for (const auto& m : results.missing) std::printf(" %s", m.c_str());
+    std::printf("\n");
+  }
+  std::printf("wrote %s/results.csv and %s/report.md%s\n", study.dir.c_str(), study.dir.c_str(),
+              note.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int CmdCompare(const CompareArgs& args) {
+  Study study;
+  study.file = LoadStudyFile(args.study);
+  study.dir = args.out.empty() ? "studies/" + study.file.name : args.out;
+  while (study.dir.size() > 1 && study.dir.back() == '/') study.dir.pop_back();
+  const std::vector<StudyCell> cells = study.file.Cells();
+  if (args.list_cells) {
+    for (const auto& c : cells) std::printf("%s\n", c.id.c_str());
+    return 0;
+  }
+  CheckVariants(&study);
+  if (!args.merge.empty()) {
+    for (const auto& d : args.merge) {
+      if (!fs::is_directory(d + "/cells")) {
+        throw std::invalid_argument("--merge: " + d + " is not a study directory (no cells/)");
+      }
+    }
+    return WriteReport(study, args.merge);
+  }
+  GuardStudyDir(study);
+
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  const int jobs = args.jobs > 0 ? args.jobs : cores;
+  const int threads = args.threads > 0 ? args.threads : std::max(1, cores / jobs);
+  if (!args.cell.empty()) {
+    return RunOneCell(study, FindCell(cells, args.cell, study.file.path), threads);
+  }
+
+  int rc = 0;
+  if (!args.report_only) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<study::CellJob> todo;
+    int done = 0;
+    const std::string self = study::SelfExecutable();
+    for (const auto& c : cells) {
+      const std::string dir = study.dir + "/cells/" + c.id;
+      if (fs::exists(dir + "/" + kCellResultFile)) {
+        ++done;
+        continue;
+      }
+      study::CellJob job;
+      job.id = c.id;
+      job.argv = {self,      "compare",   study.file.path,        "--cell", c.id, "--out",
+                  study.dir, "--threads", std::to_string(threads)};
+      job.log_path = study.dir + "/logs/" + c.id + ".log";
+      const double total =
+          static_cast<double>(study.plans[static_cast<size_t>(c.variant)].total_frames);
+      job.progress = [dir, total] {
+        return std::min(1.0, static_cast<double>(LastFrames(dir + "/metrics.csv")) / total);
+      };
+      todo.push_back(job);
+    }
+    std::printf(
+        "study %s: %zu variants x %zu seeds = %zu cells (%d finished earlier), %d side by "
+        "side with %d pool thread(s) each; directory %s\n",
+        study.file.name.c_str(), study.file.variants.size(), study.file.seeds.size(), cells.size(),
+        done, jobs, threads, study.dir.c_str());
+    for (size_t v = 0; v < study.plans.size(); ++v) {
+      std::printf("  %-12s %s, %lld frames per run\n", study.file.variants[v].name.c_str(),
+                  study.plans[v].model.c_str(), study.plans[v].total_frames);
+    }
+    std::fflush(stdout);
+    const study::ScheduleResult res = study::RunCells(todo, jobs, done, true);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (res.interrupted) {
+      std::printf(
+          "stopped after %s: %zu cell(s) finished in this run; the others saved "
+          "checkpoints. Run the same command again to continue.\n",
+          FormatDuration(seconds).c_str(), res.finished.size());
+      return 130;
+    }
+    std::printf("trained and evaluated %zu cell(s) in %s\n", res.finished.size(),
+                FormatDuration(seconds).c_str());
+    if (!res.failed.empty()) {
+      std::printf("failed:");
+      for (const auto& f : res.failed) std::printf(" %s (status %d)", f.first.c_str(), f.second);
+      std::printf("; logs in %s/logs/\n", study.dir.c_str());
+      rc = 1;
+    }
+  }
+  EnsureRandomScores(study);
+  WriteReport(study, {study.dir});
+  return rc;
+}
+
+}  // namespace rimlab

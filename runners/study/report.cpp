@@ -1,0 +1,231 @@
+#include "runners/study/report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace rimlab::study {
+
+namespace {
+
+std::string Fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), format, v);
+  return buf;
+}
+
+std::string Signed(double v) {
+  return Fmt("%+.3f", v);
+}
+
+std::string Cell(const MeanInterval& m) {
+  if (m.n == 0) return "-";
+  if (!m.has_interval) return Fmt("%.3f", m.mean) + " (1 seed)";
+  return Fmt("%.3f", m.mean) + " [" + Fmt("%.3f", m.low) + ", " + Fmt("%.3f", m.high) + "]";
+}
+
+}  // namespace
+
+const VariantSplit* StudySummary::Find(const std::string& variant, const std::string& split) const {
+  for (const auto& s : scores) {
+    if (s.variant == variant && s.split == split) return &s;
+  }
+  return nullptr;
+}
+
+std::string ComparisonSentence(const Comparison& c, int seeds_variant, int seeds_baseline,
+                               double variant_mean, double baseline_mean) {
+  std::string seeds =
+      seeds_variant == seeds_baseline
+          ? std::to_string(seeds_variant) + " seeds each"
+          : std::to_string(seeds_variant) + " and " + std::to_string(seeds_baseline) + " seeds";
+  std::string s = "`" + c.split + "`: " + c.variant + " " + Fmt("%.3f", variant_mean) +
+                  " against " + c.baseline + " " + Fmt("%.3f", baseline_mean) +
+                  ", a difference of " + Signed(c.diff.estimate) + " (95% bootstrap interval " +
+                  Signed(c.diff.low) + " to " + Signed(c.diff.high) + ", " + seeds + "): ";
+  if (seeds_variant < 2 || seeds_baseline < 2) {
+    return s + "with a single seed on a side there is no interval to speak of; run more seeds.";
+  }
+  if (c.diff.excludes_zero()) {
+    return s + "the interval excludes zero: " + c.variant + " is " +
+           (c.diff.estimate > 0 ? "better" : "worse") + " than " + c.baseline + " on `" + c.split +
+           "` in this study.";
+  }
+  return s +
+         "the interval includes zero, so at this budget and seed count the two are not "
+         "told apart.";
+}
+
+StudySummary Summarise(const StudyResults& results, int resamples, uint64_t seed) {
+  StudySummary out;
+  out.train_split = results.splits.empty() ? "" : results.splits.front();
+  for (const auto& s : results.splits) {
+    if (s == "train") out.train_split = s;
+  }
+  for (const auto& v : results.variants) {
+    for (const auto& split : results.splits) {
+      VariantSplit vs;
+      vs.variant = v;
+      vs.split = split;
+      for (const auto& c : results.cells) {
+        if (c.variant != v) continue;
+        if (const SplitScore* sc = c.Find(split)) vs.per_seed.push_back(sc->success);
+      }
+      vs.score = MeanWithInterval(vs.per_seed);
+      out.scores.push_back(vs);
+    }
+    for (const auto& split : results.splits) {
+      if (split == out.train_split) continue;
+      std::vector<double> gaps;
+      for (const auto& c : results.cells) {
+        if (c.variant != v) continue;
+        const SplitScore* tr = c.Find(out.train_split);
+        const SplitScore* held = c.Find(split);
+        if (tr && held) gaps.push_back(tr->success - held->success);
+      }
+      out.gaps.push_back({v, split, MeanWithInterval(gaps)});
+    }
+  }
+  // Each comparison gets its own bootstrap stream, so adding a split or a variant does not move
+  // the intervals of the others.
+  uint64_t stream = 0;
+  for (const auto& v : results.variants) {
+    if (v == results.baseline) continue;
+    for (const auto& split : results.splits) {
+      ++stream;
+      const VariantSplit* a = out.Find(v, split);
+      const VariantSplit* b = out.Find(results.baseline, split);
+      if (!a || !b || a->per_seed.empty() || b->per_seed.empty()) continue;
+      Comparison c;
+      c.variant = v;
+      c.baseline = results.baseline;
+      c.split = split;
+      c.diff = BootstrapDifference(a->per_seed, b->per_seed, resamples, seed + 7919 * stream);
+      c.sentence = ComparisonSentence(c, a->score.n, b->score.n, a->score.mean, b->score.mean);
+      out.comparisons.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string ReportMarkdown(const StudyResults& results, const StudySummary& summary,
+                           const ReportInfo& info) {
+  std::ostringstream md;
+  md << "# Study `" << results.name << "`\n\n";
+  md << "Study file `" << info.study_file << "`, base config `" << info.base_config << "`; "
+     << (info.total_frames > 0 ? std::to_string(info.total_frames) + " frames per run"
+                               : std::string("the base config's budget"))
+     << "; seeds";
+  for (size_t i = 0; i < results.seeds.size(); ++i) md << (i ? ", " : " ") << results.seeds[i];
+  md << "; every run evaluated on " << info.episodes << " episodes per split ("
+     << (info.greedy ? "greedy" : "sampled") << " actions). " << results.cells.size() << " of "
+     << results.cells.size() + results.missing.size() << " cells finished";
+  if (!results.missing.empty()) {
+    md << " (missing:";
+    for (const auto& m : results.missing) md << " " << m;
+    md << "; the figures below cover the finished ones)";
+  }
+  md << ".\n\n";
+  if (!info.parameters.empty()) {
+    md << "Parameters:";
+    for (size_t i = 0; i < info.parameters.size(); ++i) {
+      md << (i ? "," : "") << " " << info.parameters[i].first << " " << info.parameters[i].second;
+    }
+    md << ".\n\n";
+  }
+
+  md << "## Success per split\n\nMean over seeds with a 95% t interval; the random policy's "
+        "success on the same split ("
+     << info.random_episodes << " episodes) shows how hard the split is.\n\n| split |";
+  for (const auto& v : results.variants) md << " " << v << " |";
+  md << " random policy |\n| --- |";
+  for (size_t i = 0; i <= results.variants.size(); ++i) md << " --- |";
+  md << "\n";
+  for (const auto& split : results.splits) {
+    md << "| `" << split << "` |";
+    for (const auto& v : results.variants) {
+      const VariantSplit* vs = summary.Find(v, split);
+      md << " " << (vs ? Cell(vs->score) : "-") << " |";
+    }
+    auto it = results.random.find(split);
+    md << " " << (it == results.random.end() ? "-" : Fmt("%.3f", it->second.success)) << " |\n";
+  }
+
+  md << "\nPer seed:\n\n| variant | seed |";
+  for (const auto& split : results.splits) md << " `" << split << "` |";
+  md << "\n| --- | --- |";
+  for (size_t i = 0; i < results.splits.size(); ++i) md << " --- |";
+  md << "\n";
+  for (const auto& c : results.cells) {
+    md << "| " << c.variant << " | " << c.seed << " |";
+    for (const auto& split : results.splits) {
+      const SplitScore* s = c.Find(split);
+      md << " " << (s ? Fmt("%.3f", s->success) : "-") << " |";
+    }
+    md << "\n";
+  }
+
+  if (!summary.gaps.empty()) {
+    md << "\n## Generalisation gap\n\n`" << summary.train_split
+       << "` minus each held-out split, per seed, then the mean with a 95% t interval (smaller "
+          "is better).\n\n| variant |";
+    std::vector<std::string> held;
+    for (const auto& s : results.splits) {
+      if (s != summary.train_split) held.push_back(s);
+    }
+    for (const auto& s : held) md << " `" << s << "` |";
+    md << "\n| --- |";
+    for (size_t i = 0; i < held.size(); ++i) md << " --- |";
+    md << "\n";
+    for (const auto& v : results.variants) {
+      md << "| " << v << " |";
+      for (const auto& s : held) {
+        for (const auto& g : summary.gaps) {
+          if (g.variant == v && g.split == s) md << " " << Cell(g.gap) << " |";
+        }
+      }
+      md << "\n";
+    }
+  }
+
+  if (!summary.comparisons.empty()) {
+    md << "\n## Against " << results.baseline
+       << "\n\nThe difference of the means over seeds, with a percentile bootstrap over seeds "
+          "(each variant's seeds resampled with replacement).\n\n";
+    for (const auto& c : summary.comparisons) md << "- " << c.sentence << "\n";
+  }
+  if (!info.plots.empty()) {
+    md << "\n## Plots\n\n";
+    for (const auto& p : info.plots) md << "![" << p.first << "](" << p.second << ")\n\n";
+  }
+  if (!info.extra_markdown.empty()) md << "\n" << info.extra_markdown;
+  return md.str();
+}
+
+std::string ConsoleReport(const StudyResults& results, const StudySummary& summary) {
+  std::ostringstream out;
+  char buf[256];
+  out << "success, mean over seeds [95% interval]\n";
+  std::snprintf(buf, sizeof(buf), "%-10s", "split");
+  out << buf;
+  for (const auto& v : results.variants) {
+    std::snprintf(buf, sizeof(buf), "  %-26s", v.c_str());
+    out << buf;
+  }
+  out << "  random\n";
+  for (const auto& split : results.splits) {
+    std::snprintf(buf, sizeof(buf), "%-10s", split.c_str());
+    out << buf;
+    for (const auto& v : results.variants) {
+      const VariantSplit* vs = summary.Find(v, split);
+      std::snprintf(buf, sizeof(buf), "  %-26s", vs ? Cell(vs->score).c_str() : "-");
+      out << buf;
+    }
+    auto it = results.random.find(split);
+    out << "  " << (it == results.random.end() ? "-" : Fmt("%.3f", it->second.success)) << "\n";
+  }
+  for (const auto& c : summary.comparisons) out << "- " << c.sentence << "\n";
+  return out.str();
+}
+
+}  // namespace rimlab::study
