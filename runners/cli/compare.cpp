@@ -363,7 +363,7 @@ int CmdCompare(const CompareArgs& args) {
   int rc = 0;
   if (!args.report_only) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::vector<study::CellJob> todo;
+    std::vector<study::CellJob> pending;
     int done = 0;
     const std::string self = study::SelfExecutable();
     for (const auto& c : cells) {
@@ -382,7 +382,7 @@ int CmdCompare(const CompareArgs& args) {
       job.progress = [dir, total] {
         return std::min(1.0, static_cast<double>(LastFrames(dir + "/metrics.csv")) / total);
       };
-      todo.push_back(job);
+      pending.push_back(job);
     }
     std::printf(
         "study %s: %zu variants x %zu seeds = %zu cells (%d finished earlier), %d side by "
@@ -394,7 +394,7 @@ int CmdCompare(const CompareArgs& args) {
                   study.plans[v].model.c_str(), study.plans[v].total_frames);
     }
     std::fflush(stdout);
-    const study::ScheduleResult res = study::RunCells(todo, jobs, done, true);
+    const study::ScheduleResult res = study::RunCells(pending, jobs, done, true);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (res.interrupted) {

@@ -13,6 +13,7 @@
 #include "predict/sequence_store.h"
 #include "runners/cli/train_predict.h"
 #include "runners/run/run_dir.h"
+#include "runners/study/plots.h"
 #include "runners/train/checkpoint.h"
 
 namespace rimlab {
@@ -52,12 +53,7 @@ LoadedRun LoadRun(const std::string& path) {
   return r;
 }
 
-/// Gnuplot's single-quoted strings: a quote is doubled.
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
+using study::GnuplotQuote;
 
 /// One panel per file, a line and a 95% band per run; returns false when gnuplot is missing.
 bool Plot(const std::string& csv_dir, const std::vector<std::string>& runs,
@@ -68,19 +64,19 @@ bool Plot(const std::string& csv_dir, const std::vector<std::string>& runs,
     std::ofstream gp(script_path);
     gp << "set terminal pngcairo size " << 420 * files.size() + 80
        << ",420 font 'sans,10' noenhanced\n"
-       << "set output " << Quote(png) << "\nset datafile separator ','\n"
+       << "set output " << GnuplotQuote(png) << "\nset datafile separator ','\n"
        << "set multiplot layout 1," << files.size() << "\n"
        << "set xlabel 'rollout step (after " << burn_in << " true frames)'\n"
        << "set ylabel 'BCE per frame (nats)'\nset key bottom right\nset grid\n";
     for (const auto& f : files) {
-      gp << "set title " << Quote(fs::path(f).stem().string()) << "\nplot ";
+      gp << "set title " << GnuplotQuote(fs::path(f).stem().string()) << "\nplot ";
       for (size_t k = 0; k < runs.size(); ++k) {
         const std::string data =
-            Quote(csv_dir + "/" + runs[k] + "__" + fs::path(f).stem().string() + ".csv");
+            GnuplotQuote(csv_dir + "/" + runs[k] + "__" + fs::path(f).stem().string() + ".csv");
         gp << (k ? ", " : "") << data
            << " every ::1 using 1:5:6 with filledcurves fs transparent solid 0.25 lc " << k + 1
            << " notitle, " << data << " every ::1 using 1:3 with lines lw 2 lc " << k + 1
-           << " title " << Quote(runs[k]);
+           << " title " << GnuplotQuote(runs[k]);
       }
       gp << "\n";
     }

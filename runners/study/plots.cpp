@@ -33,6 +33,16 @@ void RunGnuplot(const std::string& script) {
   if (rc != 0) throw std::runtime_error("gnuplot failed on " + script + ": " + output);
 }
 
+namespace {
+
+// The PNG terminal, output and title every study plot shares.
+void WriteHeader(std::ostream& out, const std::string& png_path, const std::string& title) {
+  out << "set terminal pngcairo size 760,440 font 'sans,10' noenhanced\n"
+      << "set output " << GnuplotQuote(png_path) << "\nset title " << GnuplotQuote(title) << "\n";
+}
+
+}  // namespace
+
 std::vector<CurvePoint> MeanCurve(
     const std::vector<std::vector<std::pair<int64_t, double>>>& runs) {
   std::vector<CurvePoint> out;
@@ -79,13 +89,10 @@ std::string PlotLearningCurves(const StudyResults& results, const std::string& d
   }
   {
     std::ofstream out(gp);
-    out << "set terminal pngcairo size 760,440 font 'sans,10' noenhanced\n"
-        << "set output " << GnuplotQuote(dir + "/" + png) << "\n"
-        << "set title "
-        << GnuplotQuote("study " + results.name +
-                        ": training success (mean over seeds, band: lowest to "
-                        "highest seed)")
-        << "\nset xlabel 'frames (millions)'\nset ylabel 'success, last 100 episodes'\n"
+    WriteHeader(out, dir + "/" + png,
+                "study " + results.name +
+                    ": training success (mean over seeds, band: lowest to highest seed)");
+    out << "set xlabel 'frames (millions)'\nset ylabel 'success, last 100 episodes'\n"
         << "set yrange [0:1]\nset key bottom right\nset grid\nplot ";
     for (size_t k = 0; k < results.variants.size(); ++k) {
       const std::string d = GnuplotQuote(dat);
@@ -133,13 +140,10 @@ std::string PlotSplitBars(const StudyResults& results, const StudySummary& summa
   {
     const size_t nv = results.variants.size();
     std::ofstream out(gp);
-    out << "set terminal pngcairo size 760,440 font 'sans,10' noenhanced\n"
-        << "set output " << GnuplotQuote(dir + "/" + png) << "\n"
-        << "set title "
-        << GnuplotQuote("study " + results.name +
-                        ": success per split (mean over seeds, 95% t interval; "
-                        "x: a random policy)")
-        << "\nset style data histogram\nset style histogram errorbars gap 2 lw 1\n"
+    WriteHeader(out, dir + "/" + png,
+                "study " + results.name +
+                    ": success per split (mean over seeds, 95% t interval; x: a random policy)");
+    out << "set style data histogram\nset style histogram errorbars gap 2 lw 1\n"
         << "set style fill solid 0.6 border -1\nset boxwidth 0.9\nset yrange [0:1.05]\n"
         << "set ylabel 'success'\nset key top right\nset grid ytics\n"
         << "plot ";
