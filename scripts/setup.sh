@@ -17,6 +17,7 @@ packages=(
   libhdf5-dev           # datasets: bouncing-balls sequences (Relational-NEM's layout)
   python3-h5py          # tests read our files the way users' tools do
   gnuplot-nox           # plots: learning curves, a study's bars, prediction rollouts
+  parallel              # the tested way to spread a study's cells over processes (GNU parallel)
 )
 
 missing=()

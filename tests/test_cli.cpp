@@ -11,44 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace {
+#include "tests/cli_run.h"
 
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `rimlab ARGS`, capturing stdout and stderr separately.
-Result Run(const std::string& args) {
-  const std::string err_path = "build-test-cli.stderr";
-  const std::string cmd = std::string(RIMLAB_BINARY) + " " + args + " 2>" + err_path;
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int raw = pclose(pipe);
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::ifstream in(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  std::remove(err_path.c_str());
-  return r;
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-}
-
-int Lines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n' ? 1 : 0;
-  return n;
-}
-
-}  // namespace
+using cli_test::Lines;
+using cli_test::ReadFile;
+using cli_test::Result;
+using cli_test::Run;
+using cli_test::WriteFile;
 
 TEST_CASE("rollout --format json pins MiniGrid's encoding for pickup on a fixed map", "[cli]") {
   // configs/pickup_map.yaml is the open_room fixture's map under Fetch rules; the fixture's first
@@ -202,11 +171,6 @@ TEST_CASE("train copying writes a run directory and never reuses an earlier one"
 }
 
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 /// metrics.csv without the wall-clock columns (seconds, sps), which no two runs share.
 std::vector<std::string> MetricsWithoutTiming(const std::string& path) {

@@ -48,6 +48,7 @@ struct TrainPlan {
   long long frames_per_iteration = 0;
   long long total_frames = 0;  ///< rounded up to whole iterations
   std::string model;           ///< the model's one-line description
+  bool rim = false;            ///< a RIM core, whose units the study analyses
 };
 
 struct TrainArgs {

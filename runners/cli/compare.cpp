@@ -26,9 +26,11 @@
 #include "runners/study/report.h"
 #include "runners/study/results.h"
 #include "runners/study/scheduler.h"
+#include "runners/study/units.h"
 #include "runners/train/checkpoint.h"
 #include "runners/train/evaluate.h"
 #include "runners/train/policy.h"
+#include "runners/train/unit_activity.h"
 
 namespace rimlab {
 
@@ -37,6 +39,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kCellResultFile = "study_eval.json";
+constexpr const char* kUnitsFile = "units.json";
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -54,6 +57,8 @@ struct Study {
   std::string dir;
   std::vector<std::string> splits;  ///< "" evaluates the config's own env (no splits)
   std::vector<TrainPlan> plans;     ///< per variant
+  std::vector<bool> analyse_units;  ///< per variant: a RIM core on a gridworld
+  std::vector<std::string> flags;   ///< --frames/--seeds/--episodes as given, for the cells
 };
 
 /// Builds every variant's env, model and algorithm once, so that a bad override, split or budget
@@ -98,6 +103,7 @@ void CheckVariants(Study* study) {
       }
     }
     study->plans.push_back(plan);
+    study->analyse_units.push_back(s.unit_episodes > 0 && plan.rim && HasGridView(env));
   }
 }
 
@@ -107,12 +113,20 @@ void GuardStudyDir(const Study& study) {
   fs::create_directories(study.dir + "/cells");
   fs::create_directories(study.dir + "/logs");
   const std::string copy = study.dir + "/study.yaml";
-  const std::string text = ReadFile(study.file.path);
+  std::string text = ReadFile(study.file.path);
+  if (!study.flags.empty()) {
+    text += "\n# and on the command line:";
+    for (const auto& f : study.flags) text += " " + f;
+    text += "\n";
+  }
   if (fs::exists(copy)) {
     if (ReadFile(copy) != text) {
       throw std::invalid_argument(
-          study.dir + " holds a study made from another study file (" + copy + " differs from " +
-          study.file.path + "): give another --out, or delete " + study.dir + " to start over");
+          study.dir +
+          " holds a study made from another study file or other --frames, --seeds "
+          "or --episodes (" +
+          copy + " differs from " + study.file.path + "): give another --out, or delete " +
+          study.dir + " to start over");
     }
     return;
   }
@@ -153,6 +167,29 @@ const StudyCell& FindCell(const std::vector<StudyCell>& cells, const std::string
   throw std::invalid_argument(path + ": no cell '" + id + "' (cells: " + list + ")");
 }
 
+/// Finished: evaluated, and for a RIM variant its units analysed.
+bool CellFinished(const Study& study, const StudyCell& cell) {
+  const std::string dir = study.dir + "/cells/" + cell.id;
+  return fs::exists(dir + "/" + kCellResultFile) &&
+         (!study.analyse_units[static_cast<size_t>(cell.variant)] ||
+          fs::exists(dir + "/" + kUnitsFile));
+}
+
+/// cells/ID/units.json: the units' activity against what the agent sees, on the first split.
+void WriteUnits(const Study& study, const StudyCell& cell, const TrainedPolicy& policy) {
+  const std::string split = study.splits.front();
+  const EnvConfig base = EnvConfigFrom(policy.config);
+  const EnvConfig env = split.empty() ? base : base.WithSplit(split);
+  const uint64_t seed = static_cast<uint64_t>(cell.seed) * 7919ULL + 2000003ULL;
+  study::UnitAnalysis a = study::AnalyseUnits(
+      CollectUnitSteps(policy, env, study.file.unit_episodes, study.file.greedy, seed));
+  a.cell = cell.id;
+  a.split = Label(split);
+  WriteFileAtomic(study.dir + "/cells/" + cell.id + "/" + kUnitsFile, study::UnitAnalysisJson(a));
+  std::printf("cell %s: units analysed over %d episodes (%lld steps)\n", cell.id.c_str(),
+              a.episodes, static_cast<long long>(a.steps));
+}
+
 /// Trains (or resumes) one cell and evaluates it; the result file is written last, so it marks
 /// a finished cell.
 int RunOneCell(const Study& study, const StudyCell& cell, int threads) {
@@ -165,6 +202,8 @@ int RunOneCell(const Study& study, const StudyCell& cell, int threads) {
                              " is locked)");
   }
   if (fs::exists(dir + "/" + kCellResultFile)) {
+    // A cell finished before the study asked for its units (or by an older build) gets them now.
+    if (!CellFinished(study, cell)) WriteUnits(study, cell, LoadTrainedPolicy(dir));
     std::printf("cell %s: finished earlier (%s/%s)\n", cell.id.c_str(), dir.c_str(),
                 kCellResultFile);
     close(lock);
@@ -193,6 +232,7 @@ int RunOneCell(const Study& study, const StudyCell& cell, int threads) {
     return rc;
   }
   const TrainedPolicy policy = LoadTrainedPolicy(dir);
+  if (study.analyse_units[static_cast<size_t>(cell.variant)]) WriteUnits(study, cell, policy);
   const auto stats =
       EvaluateTrainedPolicy(policy, study.splits, study.file.episodes, study.file.greedy);
   study::CellResult result;
@@ -310,16 +350,25 @@ int WriteReport(const Study& study, const std::vector<std::string>& dirs) {
   for (size_t v = 0; v < study.plans.size(); ++v) {
     info.parameters.emplace_back(study.file.variants[v].name, study.plans[v].parameters);
   }
+  std::vector<study::UnitAnalysis> units;
+  for (const auto& c : results.cells) {
+    const std::string path = c.dir + "/" + kUnitsFile;
+    if (fs::exists(path)) units.push_back(study::ParseUnitAnalysis(ReadFile(path), path));
+  }
   std::string note;
+  std::string heatmap;
   if (!results.cells.empty()) {
+    heatmap = study::PlotUnitHeatmap(units, study.dir);
     const std::string curves = study::PlotLearningCurves(results, study.dir);
     const std::string bars = study::PlotSplitBars(results, summary, study.dir);
     if (!curves.empty()) info.plots.emplace_back("learning curves", curves);
     if (!bars.empty()) info.plots.emplace_back("success per split", bars);
     if (curves.empty()) note = " (no plots: gnuplot is not installed; apt-get install gnuplot-nox)";
   }
+  info.extra_markdown = study::UnitsMarkdown(units, heatmap);
   WriteFileAtomic(study.dir + "/report.md", study::ReportMarkdown(results, summary, info));
-  std::printf("\n%s", study::ConsoleReport(results, summary).c_str());
+  std::printf("\n%s%s", study::ConsoleReport(results, summary).c_str(),
+              study::UnitsConsole(units).c_str());
   if (!results.missing.empty()) {
     std::printf("%zu cell(s) not finished:", results.missing.size());
     for (const auto& m : results.missing) std::printf(" %s", m.c_str());
@@ -335,6 +384,21 @@ int WriteReport(const Study& study, const std::vector<std::string>& dirs) {
 int CmdCompare(const CompareArgs& args) {
   Study study;
   study.file = LoadStudyFile(args.study);
+  if (args.frames > 0) {
+    study.file.total_frames = args.frames;
+    study.file.total_frames_where = "--frames";
+    study.flags.push_back("--frames " + std::to_string(args.frames));
+  }
+  if (args.seeds > 0) {
+    study.file.seeds.clear();
+    for (int s = 1; s <= args.seeds; ++s) study.file.seeds.push_back(s);
+    study.file.seeds_where = "--seeds";
+    study.flags.push_back("--seeds " + std::to_string(args.seeds));
+  }
+  if (args.episodes > 0) {
+    study.file.episodes = args.episodes;
+    study.flags.push_back("--episodes " + std::to_string(args.episodes));
+  }
   study.dir = args.out.empty() ? "studies/" + study.file.name : args.out;
   while (study.dir.size() > 1 && study.dir.back() == '/') study.dir.pop_back();
   const std::vector<StudyCell> cells = study.file.Cells();
@@ -368,7 +432,7 @@ int CmdCompare(const CompareArgs& args) {
     const std::string self = study::SelfExecutable();
     for (const auto& c : cells) {
       const std::string dir = study.dir + "/cells/" + c.id;
-      if (fs::exists(dir + "/" + kCellResultFile)) {
+      if (CellFinished(study, c)) {
         ++done;
         continue;
       }
@@ -376,6 +440,11 @@ int CmdCompare(const CompareArgs& args) {
       job.id = c.id;
       job.argv = {self,      "compare",   study.file.path,        "--cell", c.id, "--out",
                   study.dir, "--threads", std::to_string(threads)};
+      for (const auto& f : study.flags) {
+        const size_t space = f.find(' ');
+        job.argv.push_back(f.substr(0, space));
+        job.argv.push_back(f.substr(space + 1));
+      }
       job.log_path = study.dir + "/logs/" + c.id + ".log";
       const double total =
           static_cast<double>(study.plans[static_cast<size_t>(c.variant)].total_frames);

@@ -3,6 +3,7 @@
 /// in the study's directory, evaluates each on the study's splits, and reports: results.csv,
 /// report.md, plots. LibTorch builds only.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct CompareArgs {
   bool list_cells = false;
   std::vector<std::string> merge;  ///< study directories whose cells are joined into --out
   bool report_only = false;        ///< no training: report what is finished
+  // In place of the study file's values; the study directory remembers them with the file.
+  int64_t frames = 0;  ///< total_frames per cell
+  int seeds = 0;       ///< seeds 1..N
+  int episodes = 0;    ///< eval.episodes
 };
 
 int CmdCompare(const CompareArgs& args);

@@ -123,6 +123,16 @@ int main(int argc, char** argv) {
                    "study directories (comma-separated) whose finished cells are joined; the "
                    "report goes to --out")
       ->delimiter(',');
+  cmd_compare
+      ->add_option("--frames", compare.frames,
+                   "training frames per cell, in place of the study file's total_frames")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
+  cmd_compare->add_option("--seeds", compare.seeds, "seeds 1..N in place of the study file's seeds")
+      ->check(CLI::Range(1, 1000));
+  cmd_compare
+      ->add_option("--episodes", compare.episodes,
+                   "evaluation episodes per split, in place of the study file's eval.episodes")
+      ->check(CLI::Range(1, 100000000));
   cmd_compare->add_flag("--report", compare.report_only,
                         "train nothing: report the cells finished so far");
 #endif

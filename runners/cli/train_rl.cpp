@@ -135,7 +135,7 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
     for (const auto& p : model->parameters()) parameters += p.numel();
     *args.plan = {parameters, static_cast<long long>(trainer.frames_per_iteration()),
                   static_cast<long long>(trainer.num_iterations() * trainer.frames_per_iteration()),
-                  model->Describe()};
+                  model->Describe(), model->options().core.type == "rim"};
     return 0;
   }
 

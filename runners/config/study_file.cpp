@@ -14,8 +14,8 @@ namespace {
 const std::set<std::string> kTopKeys = {"study",     "base",     "seeds",    "total_frames",
                                         "overrides", "variants", "baseline", "eval"};
 const std::set<std::string> kVariantKeys = {"name", "base", "overrides"};
-const std::set<std::string> kEvalKeys = {"splits", "episodes", "random_episodes", "greedy",
-                                         "bootstrap_resamples"};
+const std::set<std::string> kEvalKeys = {
+    "splits", "episodes", "random_episodes", "greedy", "bootstrap_resamples", "unit_episodes"};
 
 std::string Line(const std::string& path, const YAML::Mark& mark) {
   return path + ":" + std::to_string(mark.line + 1);
@@ -272,6 +272,10 @@ StudyFile LoadStudyFile(const std::string& path) {
       } catch (const YAML::Exception&) {
         Fail(Line(path, e["greedy"].Mark()), "greedy", "expected true or false");
       }
+    }
+    if (e["unit_episodes"]) {
+      s.unit_episodes =
+          static_cast<int>(ReadInt(path, e["unit_episodes"], "unit_episodes", 0, 1000000));
     }
     if (e["bootstrap_resamples"]) {
       s.bootstrap_resamples = static_cast<int>(

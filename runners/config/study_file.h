@@ -47,6 +47,8 @@ struct StudyFile {
   int random_episodes = 2000;
   bool greedy = false;
   int bootstrap_resamples = 10000;
+  /// Episodes per RIM cell for the unit analysis on the first split; 0 turns it off.
+  int unit_episodes = 200;
 
   /// Every cell, variant by variant, seeds in the file's order.
   std::vector<StudyCell> Cells() const;

@@ -37,7 +37,7 @@ std::string ComparisonSentence(const Comparison& c, int seeds_variant, int seeds
                                double variant_mean, double baseline_mean) {
   std::string seeds =
       seeds_variant == seeds_baseline
-          ? std::to_string(seeds_variant) + " seeds each"
+          ? std::to_string(seeds_variant) + (seeds_variant == 1 ? " seed each" : " seeds each")
           : std::to_string(seeds_variant) + " and " + std::to_string(seeds_baseline) + " seeds";
   std::string s = "`" + c.split + "`: " + c.variant + " " + Fmt("%.3f", variant_mean) +
                   " against " + c.baseline + " " + Fmt("%.3f", baseline_mean) +
