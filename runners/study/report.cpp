@@ -1,5 +1,6 @@
 #include "runners/study/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -72,6 +73,9 @@ StudySummary Summarise(const StudyResults& results, int resamples, uint64_t seed
         if (const SplitScore* sc = c.Find(split)) vs.per_seed.push_back(sc->success);
       }
       vs.score = MeanWithInterval(vs.per_seed);
+      // A success rate lies in [0, 1]; with few seeds the t interval can reach past either end.
+      vs.score.low = std::max(0.0, vs.score.low);
+      vs.score.high = std::min(1.0, vs.score.high);
       out.scores.push_back(vs);
     }
     for (const auto& split : results.splits) {
@@ -134,7 +138,8 @@ std::string ReportMarkdown(const StudyResults& results, const StudySummary& summ
     md << ".\n\n";
   }
 
-  md << "## Success per split\n\nMean over seeds with a 95% t interval; the random policy's "
+  md << "## Success per split\n\nMean over seeds with a 95% t interval (cut to [0, 1]); the "
+        "random policy's "
         "success on the same split ("
      << info.random_episodes << " episodes) shows how hard the split is.\n\n| split |";
   for (const auto& v : results.variants) md << " " << v << " |";

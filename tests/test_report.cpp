@@ -1,0 +1,121 @@
+// A study's summary and report (runners/study/report.h, results.h) on hand-made results: means
+// and t intervals worked out by hand, gaps per seed, the direction and wording of comparisons,
+// the clipping of success intervals to [0, 1], and results.csv.
+#include <catch2/catch.hpp>
+
+#include "runners/study/report.h"
+#include "runners/study/results.h"
+
+using namespace rimlab::study;
+
+namespace {
+
+CellResult MakeCell(const std::string& variant, int seed, double train, double held) {
+  CellResult c;
+  c.id = variant + "-s" + std::to_string(seed);
+  c.variant = variant;
+  c.seed = seed;
+  c.frames = 1000;
+  c.checkpoint = "ckpt.pt";
+  c.splits.push_back({"train", 100, train, train - 0.1, train + 0.1, train, 0.01, 20.0});
+  c.splits.push_back({"more", 100, held, held - 0.1, held + 0.1, held, 0.01, 30.0});
+  return c;
+}
+
+StudyResults TwoByThree(const std::vector<double>& rim_train, const std::vector<double>& rim_more,
+                        const std::vector<double>& lstm_train,
+                        const std::vector<double>& lstm_more) {
+  StudyResults r;
+  r.name = "t";
+  r.variants = {"rim", "lstm"};
+  r.baseline = "lstm";
+  r.splits = {"train", "more"};
+  r.seeds = {1, 2, 3};
+  for (int s = 0; s < 3; ++s) r.cells.push_back(MakeCell("rim", s + 1, rim_train[s], rim_more[s]));
+  for (int s = 0; s < 3; ++s) {
+    r.cells.push_back(MakeCell("lstm", s + 1, lstm_train[s], lstm_more[s]));
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("the summary's means, intervals and gaps match hand computation") {
+  const StudyResults r =
+      TwoByThree({0.8, 0.9, 0.7}, {0.5, 0.4, 0.6}, {0.9, 0.9, 0.9}, {0.2, 0.3, 0.1});
+  const StudySummary s = Summarise(r, 2000);
+  CHECK(s.train_split == "train");
+  const VariantSplit* rim = s.Find("rim", "more");
+  REQUIRE(rim != nullptr);
+  // mean 0.5, sd 0.1, t(0.975, 2) = 4.302653: half-width 4.302653 * 0.1 / sqrt(3) = 0.248414.
+  CHECK(rim->score.mean == Approx(0.5));
+  CHECK(rim->score.low == Approx(0.5 - 0.248414).epsilon(1e-5));
+  CHECK(rim->score.high == Approx(0.5 + 0.248414).epsilon(1e-5));
+  // The same spread around 0.8 reaches past 1, and around 0.2 below 0: cut there.
+  CHECK(s.Find("rim", "train")->score.high == 1.0);
+  CHECK(s.Find("rim", "train")->score.low == Approx(0.8 - 0.248414).epsilon(1e-5));
+  CHECK(s.Find("lstm", "more")->score.low == 0.0);
+  CHECK(s.Find("lstm", "more")->score.high == Approx(0.2 + 0.248414).epsilon(1e-5));
+  // No spread: the interval is the mean itself.
+  CHECK(s.Find("lstm", "train")->score.low == Approx(0.9));
+  // Gaps per seed: rim 0.3, 0.5, 0.1 (mean 0.3); lstm 0.7, 0.6, 0.8 (mean 0.7).
+  REQUIRE(s.gaps.size() == 2);
+  CHECK(s.gaps[0].variant == "rim");
+  CHECK(s.gaps[0].split == "more");
+  CHECK(s.gaps[0].gap.mean == Approx(0.3));
+  CHECK(s.gaps[1].gap.mean == Approx(0.7));
+}
+
+TEST_CASE("comparisons say which way a split came out and whether the interval excludes zero") {
+  const StudyResults r =
+      TwoByThree({0.8, 0.9, 0.7}, {0.5, 0.4, 0.6}, {0.9, 0.9, 0.9}, {0.2, 0.3, 0.1});
+  const StudySummary s = Summarise(r, 2000);
+  REQUIRE(s.comparisons.size() == 2);
+  const Comparison& train = s.comparisons[0];
+  const Comparison& more = s.comparisons[1];
+  CHECK(train.split == "train");
+  CHECK(train.diff.estimate == Approx(-0.1));
+  // Every resample of rim's train scores has a mean in [0.7, 0.9] and lstm's is 0.9: the interval
+  // reaches zero from below, so the two are not told apart.
+  CHECK(train.diff.high == Approx(0.0).margin(1e-12));
+  CHECK_THAT(train.sentence, Catch::Contains("not told apart"));
+  // On `more` rim's resampled means lie in [0.4, 0.6] and lstm's in [0.1, 0.3].
+  CHECK(more.diff.estimate == Approx(0.3));
+  CHECK(more.diff.low > 0.0);
+  CHECK_THAT(more.sentence, Catch::Contains("excludes zero: rim is better than lstm on `more`"));
+  CHECK_THAT(more.sentence, Catch::Contains("3 seeds each"));
+}
+
+TEST_CASE("results.csv has one row per cell and split, and the report every section") {
+  const StudyResults r =
+      TwoByThree({0.8, 0.9, 0.7}, {0.5, 0.4, 0.6}, {0.9, 0.9, 0.9}, {0.2, 0.3, 0.1});
+  const std::string csv = ResultsCsv(r);
+  int lines = 0;
+  for (char c : csv) lines += c == '\n';
+  CHECK(lines == 1 + 6 * 2);
+  CHECK(csv.rfind("study,cell,variant,seed,split,", 0) == 0);
+  CHECK(csv.find("t,rim-s2,rim,2,more,1000,100,0.4,") != std::string::npos);
+  ReportInfo info;
+  info.study_file = "s.yaml";
+  info.episodes = 100;
+  const std::string md = ReportMarkdown(r, Summarise(r, 200), info);
+  for (const char* section :
+       {"## Success per split", "## Generalisation gap", "## Against lstm", "Per seed:"}) {
+    CHECK_THAT(md, Catch::Contains(section));
+  }
+  CHECK_THAT(md, Catch::Contains("| `more` | 0.500 ["));
+  const std::string console = ConsoleReport(r, Summarise(r, 200));
+  CHECK_THAT(console, Catch::Contains("train"));
+  CHECK_THAT(console, Catch::Contains("- `more`: rim 0.500 against lstm 0.200"));
+}
+
+TEST_CASE("a cell's result file round-trips and names the file when broken") {
+  const CellResult c = MakeCell("rim", 4, 0.75, 0.25);
+  const CellResult back = ParseCellResult(CellResultJson(c), "x.json");
+  CHECK(back.id == "rim-s4");
+  CHECK(back.seed == 4);
+  REQUIRE(back.splits.size() == 2);
+  CHECK(back.Find("more")->success == 0.25);
+  CHECK_THROWS_WITH(ParseCellResult("{\"id\": 3}", "cells/a/study_eval.json"),
+                    Catch::Contains("cells/a/study_eval.json"));
+}
