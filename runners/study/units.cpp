@@ -328,16 +328,27 @@ std::string UnitsMarkdown(const std::vector<UnitAnalysis>& analyses, const std::
 
 std::string PlotUnitHeatmap(const std::vector<UnitAnalysis>& analyses, const std::string& dir) {
   if (analyses.empty() || !GnuplotAvailable()) return "";
-  const auto& features = analyses[0].features;
+  // A feature no run ever saw (carrying, where any pick-up ends the episode) is a blank column.
+  std::vector<size_t> shown;
+  std::vector<std::string> features;
+  for (size_t f = 0; f < analyses[0].features.size(); ++f) {
+    bool seen = false;
+    for (const auto& a : analyses) seen = seen || a.feature_steps.at(f) > 0;
+    if (seen) {
+      shown.push_back(f);
+      features.push_back(analyses[0].features[f]);
+    }
+  }
+  if (shown.empty()) return "";
   {
     std::ofstream dat(dir + "/units.dat");
     dat << "# column row difference informative\n";
     int row = 0;
     for (const auto& a : analyses) {
       for (int u = 0; u < a.num_units; ++u, ++row) {
-        for (size_t f = 0; f < a.features.size(); ++f) {
-          const UnitFeature& p = a.At(u, static_cast<int>(f));
-          dat << f << " " << row << " " << Fixed(p.difference(), 4) << " "
+        for (size_t col = 0; col < shown.size(); ++col) {
+          const UnitFeature& p = a.At(u, static_cast<int>(shown[col]));
+          dat << col << " " << row << " " << Fixed(p.difference(), 4) << " "
               << (p.informative() ? "*" : "-") << "\n";
         }
       }
@@ -349,8 +360,8 @@ std::string PlotUnitHeatmap(const std::vector<UnitAnalysis>& analyses, const std
   gp << "set terminal pngcairo size 760," << std::max(300, 120 + 18 * rows)
      << " font 'sans,10' noenhanced\nset output " << GnuplotQuote(dir + "/units.png")
      << "\nset title 'P(active | feature) - P(active | no feature); * beats every shifted "
-        "sequence'\n"
-     << "set cbrange [-1:1]\nset palette defined (-1 '#2166ac', 0 '#f7f7f7', 1 '#b2182b')\n"
+        "sequence'\nset cblabel 'colours end at +-0.5'\n"
+     << "set cbrange [-0.5:0.5]\nset palette defined (-1 '#2166ac', 0 '#f7f7f7', 1 '#b2182b')\n"
      << "set xrange [-0.5:" << features.size() - 0.5 << "]\nset yrange [" << rows - 0.5
      << ":-0.5]\nset xtics (";
   for (size_t f = 0; f < features.size(); ++f) {

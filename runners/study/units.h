@@ -84,7 +84,8 @@ std::string UnitsMarkdown(const std::vector<UnitAnalysis>& analyses, const std::
 /// The same verdict in a few lines for the terminal.
 std::string UnitsConsole(const std::vector<UnitAnalysis>& analyses);
 
-/// Writes dir/units.{dat,gp,png}: one row per (cell, unit), one column per feature, coloured by
+/// Writes dir/units.{dat,gp,png}: one row per (cell, unit), one column per feature that some run
+/// saw, coloured by
 /// P(active | present) - P(active | absent), with informative pairs starred. Returns the PNG's
 /// file name, or "" without gnuplot or analyses.
 std::string PlotUnitHeatmap(const std::vector<UnitAnalysis>& analyses, const std::string& dir);
