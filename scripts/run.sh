@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, trains a RIM policy and an LSTM policy with PPO
-# on the distractors task's train split (a few minutes each on 2 cores), and prints their success
-# on train and on the held-out splits side by side.
-# Usage: scripts/run.sh [section.key=value ...]
-#   Overrides apply to both trainings; eval.episodes=N sets the final evaluation's episodes per
-#   split (default 500). A small run, as CI does it: scripts/run.sh total_frames=20000 eval.episodes=50
+# The main job: installs what is missing, builds, and runs a small study: PPO with a RIM core
+# against PPO with an LSTM core on the distractors task, 2 seeds each, trained on `train` and
+# evaluated on `train`, `more`, `novel` and `bigger`; prints the table with 95% intervals, the
+# report's sentences and what the RIM units respond to (report and plots: studies/main/).
+# Usage: scripts/run.sh [rimlab compare options]
+#   e.g. --frames N (training frames per run), --seeds N, --episodes N (per split), --out DIR,
+#   --jobs N. A small run, as CI does it: scripts/run.sh --frames 20000 --episodes 50 --out DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -19,22 +20,14 @@ if ! scripts/build.sh --target rimlab -DRIMLAB_WITH_TORCH=ON >"$log" 2>&1; then
   echo "run: the build failed (full log: $log)" >&2
   exit 1
 fi
-eval_episodes=500
-train_args=()
+# The study's cells are ordinary training runs under studies/main/cells/; run again to resume a
+# stopped study (finished cells are skipped) or to print the report of a finished one.
+seeds=(--seeds 2)
+out=(--out studies/main)
 for a in "$@"; do
   case "$a" in
-    eval.episodes=*) eval_episodes=${a#eval.episodes=} ;;
-    *) train_args+=("$a") ;;
+    --seeds|--seeds=*) seeds=() ;;
+    --out|--out=*) out=() ;;
   esac
 done
-runs=()
-for core in rim lstm; do
-  # `train` prints the run directory it created first; remember it for the comparison.
-  out=$(mktemp)
-  build/rimlab train "configs/distractors_${core}.yaml" eval.episodes=0 "${train_args[@]}" | tee "$out"
-  runs+=("$(sed -n 's/^run directory: //p' "$out" | head -1)")
-  rm -f "$out"
-  [ -n "${runs[-1]}" ] || { echo "run: training printed no run directory" >&2; exit 1; }
-done
-echo
-build/rimlab eval "${runs[@]}" --split train,more,novel,bigger --episodes "$eval_episodes"
+build/rimlab compare configs/studies/distractors.yaml "${seeds[@]}" "${out[@]}" "$@"
