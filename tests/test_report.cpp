@@ -3,6 +3,10 @@
 // the clipping of success intervals to [0, 1], and results.csv.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+
+#include "runners/study/plots.h"
 #include "runners/study/report.h"
 #include "runners/study/results.h"
 
@@ -118,4 +122,24 @@ TEST_CASE("a cell's result file round-trips and names the file when broken") {
   CHECK(back.Find("more")->success == 0.25);
   CHECK_THROWS_WITH(ParseCellResult("{\"id\": 3}", "cells/a/study_eval.json"),
                     Catch::Contains("cells/a/study_eval.json"));
+}
+
+TEST_CASE("the split bars are drawn by gnuplot from a data file of one row per split") {
+  namespace fs = std::filesystem;
+  const StudyResults r =
+      TwoByThree({0.8, 0.9, 0.7}, {0.5, 0.4, 0.6}, {0.9, 0.9, 0.9}, {0.2, 0.3, 0.1});
+  const std::string dir = "build-test-report-plots";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  REQUIRE(GnuplotAvailable());  // scripts/setup.sh installs gnuplot-nox
+  CHECK(PlotSplitBars(r, Summarise(r, 200), dir) == "splits.png");
+  CHECK(fs::file_size(dir + "/splits.png") > 1000);
+  std::ifstream dat(dir + "/splits.dat");
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(dat, line);) {
+    if (!line.empty() && line[0] != '#') rows.push_back(line);
+  }
+  REQUIRE(rows.size() == 2);  // the header is a comment, so that gnuplot's $0 counts splits
+  CHECK(rows[1].rfind("more 0.500000 ", 0) == 0);
+  fs::remove_all(dir);
 }

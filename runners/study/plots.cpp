@@ -115,7 +115,7 @@ std::string PlotSplitBars(const StudyResults& results, const StudySummary& summa
   const std::string png = "splits.png";
   {
     std::ofstream out(dat);
-    out << "# split, then per variant: mean low high, then the random policy\nsplit";
+    out << "# split, then per variant: mean low high, then the random policy\n# split";
     for (const auto& v : results.variants) out << " " << v << " low high";
     out << " random\n";
     for (const auto& split : results.splits) {
@@ -143,20 +143,25 @@ std::string PlotSplitBars(const StudyResults& results, const StudySummary& summa
     WriteHeader(out, dir + "/" + png,
                 "study " + results.name +
                     ": success per split (mean over seeds, 95% t interval; x: a random policy)");
-    out << "set style data histogram\nset style histogram errorbars gap 2 lw 1\n"
-        << "set style fill solid 0.6 border -1\nset boxwidth 0.9\nset yrange [0:1.05]\n"
-        << "set ylabel 'success'\nset key top right\nset grid ytics\n"
-        << "plot ";
+    // Boxes and error bars at explicit positions: split i's cluster is centred on x = i.
+    const double width = 0.8 / static_cast<double>(nv);
+    out << "set style fill solid 0.6 border -1\nset yrange [0:1.15]\nset ytics 0, 0.2, 1\n"
+        << "set xrange [-0.6:" << static_cast<double>(results.splits.size()) - 0.4 << "]\n"
+        << "set ylabel 'success'\nset key top center horizontal\nset grid ytics\n"
+        << "set xtics scale 0\nplot ";
     const std::string d = GnuplotQuote(dat);
     for (size_t k = 0; k < nv; ++k) {
       const size_t col = 2 + 3 * k;
-      out << (k ? ", " : "") << d << " using " << col << ":" << col + 1 << ":" << col + 2
-          << (k == 0 ? ":xtic(1)" : "") << " title " << GnuplotQuote(results.variants[k]) << " lc "
-          << k + 1;
+      char x[64];
+      std::snprintf(x, sizeof(x), "($0%+.4f)", (static_cast<double>(k) + 0.5) * width - 0.4);
+      out << (k ? ", " : "") << d << " using " << x << ":" << col << ":(" << width
+          << ") with boxes lc " << k + 1 << " title " << GnuplotQuote(results.variants[k]) << ", "
+          << d << " using " << x << ":" << col << ":" << col + 1 << ":" << col + 2
+          << " with yerrorbars pt 0 lc rgb 'black' notitle";
     }
-    // The random policy as a marker over each cluster's centre.
-    out << ", " << d << " using ($0):" << 2 + 3 * nv
-        << " with points pt 2 ps 2 lw 2 lc rgb 'black' title 'random policy'\n";
+    // The random policy as a marker over each cluster's centre, which also labels the clusters.
+    out << ", " << d << " using 0:" << 2 + 3 * nv
+        << ":xtic(1) with points pt 2 ps 2 lw 2 lc rgb 'black' title 'random policy'\n";
   }
   if (!GnuplotAvailable()) return "";
   RunGnuplot(gp);
