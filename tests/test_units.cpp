@@ -153,3 +153,31 @@ TEST_CASE("the report's section marks informative pairs and counts runs per feat
              Catch::Contains("![P(active | present) - P(active | absent) per unit](units.png)"));
   CHECK_THAT(UnitsConsole({a}), Catch::Contains("1 unit(s) in 1 of 1 runs"));
 }
+
+TEST_CASE("features that move every unit alike correlate +-1 across units") {
+  // Two units, one active with the feature f and one against it, over random f; g copies f and h
+  // is its negation, so every unit's difference for g equals that for f and for h is its negative.
+  rimlab::Rng rng(11);
+  UnitSteps s;
+  s.num_units = 3;
+  s.features = {"f", "g", "h"};
+  for (int t = 0; t < 600; ++t) {
+    const uint8_t f = rng.Below(2);
+    const uint8_t noise = rng.Below(4) == 0;
+    s.active.push_back(f ^ noise);
+    s.active.push_back(!f);
+    s.active.push_back(rng.Below(2));
+    s.feature.push_back(f);
+    s.feature.push_back(f);
+    s.feature.push_back(!f);
+  }
+  s.episode_lengths.assign(20, 30);
+  const auto r = DifferenceCorrelation({AnalyseUnits(s, 10)});
+  REQUIRE(r.size() == 3);
+  CHECK(r[0][0] == Approx(1.0));
+  CHECK(r[0][1] == Approx(1.0));
+  CHECK(r[0][2] == Approx(-1.0));
+  const std::string md = UnitsMarkdown({AnalyseUnits(s, 10)}, "");
+  CHECK_THAT(md, Catch::Contains("Across all 3 units"));
+  CHECK_THAT(md, Catch::Contains("| f | 1.00 | 1.00 | -1.00 |"));
+}

@@ -89,6 +89,75 @@ std::string Fixed(double v, int digits) {
 
 }  // namespace
 
+std::vector<std::vector<double>> DifferenceCorrelation(const std::vector<UnitAnalysis>& analyses) {
+  if (analyses.empty()) return {};
+  const size_t nf = analyses[0].features.size();
+  std::vector<std::vector<double>> columns(nf);
+  for (const auto& a : analyses) {
+    for (int u = 0; u < a.num_units; ++u) {
+      for (size_t f = 0; f < nf; ++f) {
+        columns[f].push_back(a.At(u, static_cast<int>(f)).difference());
+      }
+    }
+  }
+  std::vector<std::vector<double>> r(nf, std::vector<double>(nf, 0.0));
+  for (size_t i = 0; i < nf; ++i) {
+    for (size_t j = 0; j < nf; ++j) {
+      const auto& x = columns[i];
+      const auto& y = columns[j];
+      const double n = static_cast<double>(x.size());
+      double mx = 0.0, my = 0.0;
+      for (size_t k = 0; k < x.size(); ++k) {
+        mx += x[k] / n;
+        my += y[k] / n;
+      }
+      double sxy = 0.0, sxx = 0.0, syy = 0.0;
+      for (size_t k = 0; k < x.size(); ++k) {
+        sxy += (x[k] - mx) * (y[k] - my);
+        sxx += (x[k] - mx) * (x[k] - mx);
+        syy += (y[k] - my) * (y[k] - my);
+      }
+      r[i][j] = sxx > 0.0 && syy > 0.0 ? sxy / std::sqrt(sxx * syy)
+                                       : std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+  return r;
+}
+
+namespace {
+
+// Units that tell two features apart respond to them differently; a correlation near +-1 across
+// units says the features move every unit alike, so no unit separates them.
+std::string DifferenceCorrelations(const std::vector<UnitAnalysis>& analyses) {
+  const auto r = DifferenceCorrelation(analyses);
+  const auto& features = analyses[0].features;
+  std::vector<size_t> shown;
+  for (size_t f = 0; f < features.size(); ++f) {
+    if (!std::isnan(r[f][f])) shown.push_back(f);
+  }
+  if (shown.size() < 2) return "";
+  int units = 0;
+  for (const auto& a : analyses) units += a.num_units;
+  std::ostringstream out;
+  out << "Across all " << units
+      << " units, the correlation of P(active | present) - P(active | absent) between features "
+         "(near +1 or -1: the two features move every unit alike, so no unit tells them "
+         "apart):\n\n|  |";
+  for (size_t f : shown) out << " " << features[f] << " |";
+  out << "\n|---|";
+  for (size_t k = 0; k < shown.size(); ++k) out << "---|";
+  out << "\n";
+  for (size_t i : shown) {
+    out << "| " << features[i] << " |";
+    for (size_t j : shown) out << " " << Fixed(r[i][j], 2) << " |";
+    out << "\n";
+  }
+  out << "\n";
+  return out.str();
+}
+
+}  // namespace
+
 UnitAnalysis AnalyseUnits(const UnitSteps& s, int shifts, uint64_t seed) {
   const int64_t n = s.steps();
   const size_t units = static_cast<size_t>(std::max(0, s.num_units));
@@ -300,6 +369,7 @@ std::string UnitsMarkdown(const std::vector<UnitAnalysis>& analyses, const std::
   }
   const std::string summary = UnitsConsole(analyses);
   out << "```\n" << summary.substr(summary.find('\n') + 1) << "```\n\n";
+  out << DifferenceCorrelations(analyses);
   for (const auto& a : analyses) {
     out << "### " << a.cell << " (" << a.steps << " steps)\n\n| unit | active |";
     for (size_t f = 0; f < a.features.size(); ++f) {

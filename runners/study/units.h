@@ -73,6 +73,10 @@ struct UnitAnalysis {
 /// Throws std::invalid_argument when the arrays disagree with the sizes.
 UnitAnalysis AnalyseUnits(const UnitSteps& steps, int shifts = 1000, uint64_t seed = 2024);
 
+/// Pearson correlation, over every unit of every analysis, of UnitFeature::difference() between
+/// each pair of features ([features][features]; NaN for a feature whose differences do not vary).
+std::vector<std::vector<double>> DifferenceCorrelation(const std::vector<UnitAnalysis>& analyses);
+
 std::string UnitAnalysisJson(const UnitAnalysis& a);
 /// Throws std::invalid_argument naming `path` and the field.
 UnitAnalysis ParseUnitAnalysis(const std::string& text, const std::string& path);
