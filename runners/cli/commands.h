@@ -49,6 +49,7 @@ struct TrainPlan {
   long long total_frames = 0;  ///< rounded up to whole iterations
   std::string model;           ///< the model's one-line description
   bool rim = false;            ///< a RIM core, whose units the study analyses
+  int learner_threads = 1;     ///< threads of each update
 };
 
 struct TrainArgs {

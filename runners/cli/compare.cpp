@@ -462,6 +462,18 @@ int CmdCompare(const CompareArgs& args) {
       std::printf("  %-12s %s, %lld frames per run\n", study.file.variants[v].name.c_str(),
                   study.plans[v].model.c_str(), study.plans[v].total_frames);
     }
+    int update_threads = 1;
+    for (const auto& p : study.plans) update_threads = std::max(update_threads, p.learner_threads);
+    const int side_by_side = std::min<int>(jobs, static_cast<int>(pending.size()));
+    if (side_by_side > 1 && side_by_side * update_threads > cores) {
+      // Not changed behind the user's back: learner_threads is part of a run's result.
+      std::printf(
+          "  note: %d cells side by side with learner_threads %d use %d threads in their updates "
+          "on %d cores; `learner_threads: 1` in the study's overrides avoids it (runs then "
+          "differ in the last bits), or use --jobs %d\n",
+          side_by_side, update_threads, side_by_side * update_threads, cores,
+          std::max(1, cores / update_threads));
+    }
     std::fflush(stdout);
     const study::ScheduleResult res = study::RunCells(pending, jobs, done, true);
     const double seconds =

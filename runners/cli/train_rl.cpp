@@ -133,9 +133,12 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
   if (args.plan != nullptr) {
     long long parameters = 0;
     for (const auto& p : model->parameters()) parameters += p.numel();
-    *args.plan = {parameters, static_cast<long long>(trainer.frames_per_iteration()),
+    *args.plan = {parameters,
+                  static_cast<long long>(trainer.frames_per_iteration()),
                   static_cast<long long>(trainer.num_iterations() * trainer.frames_per_iteration()),
-                  model->Describe(), model->options().core.type == "rim"};
+                  model->Describe(),
+                  model->options().core.type == "rim",
+                  learner_threads};
     return 0;
   }
 
