@@ -88,6 +88,11 @@ TEST_CASE("comparisons say which way a split came out and whether the interval e
   CHECK(more.diff.low > 0.0);
   CHECK_THAT(more.sentence, Catch::Contains("excludes zero: rim is better than lstm on `more`"));
   CHECK_THAT(more.sentence, Catch::Contains("3 seeds each"));
+  // Three seeds a side are too few for the bootstrap to be trusted, and the sentence says so.
+  CHECK_THAT(more.sentence, Catch::Contains("With 3 seeds a side the bootstrap understates"));
+  CHECK_THAT(train.sentence, !Catch::Contains("understates"));
+  CHECK_THAT(ComparisonSentence(more, 5, 5, 0.5, 0.2), !Catch::Contains("understates"));
+  CHECK_THAT(ComparisonSentence(more, 5, 4, 0.5, 0.2), Catch::Contains("With 4 seeds a side"));
 }
 
 TEST_CASE("results.csv has one row per cell and split, and the report every section") {

@@ -34,6 +34,8 @@ const VariantSplit* StudySummary::Find(const std::string& variant, const std::st
   return nullptr;
 }
 
+constexpr int kTrustedSeeds = 5;
+
 std::string ComparisonSentence(const Comparison& c, int seeds_variant, int seeds_baseline,
                                double variant_mean, double baseline_mean) {
   std::string seeds =
@@ -48,9 +50,16 @@ std::string ComparisonSentence(const Comparison& c, int seeds_variant, int seeds
     return s + "with a single seed on a side there is no interval to speak of; run more seeds.";
   }
   if (c.diff.excludes_zero()) {
-    return s + "the interval excludes zero: " + c.variant + " is " +
-           (c.diff.estimate > 0 ? "better" : "worse") + " than " + c.baseline + " on `" + c.split +
-           "` in this study.";
+    std::string verdict = s + "the interval excludes zero: " + c.variant + " is " +
+                          (c.diff.estimate > 0 ? "better" : "worse") + " than " + c.baseline +
+                          " on `" + c.split + "` in this study.";
+    // Resampling 2-4 seeds gives a handful of distinct means, so the percentile interval is far
+    // narrower than the uncertainty it stands for.
+    if (std::min(seeds_variant, seeds_baseline) < kTrustedSeeds) {
+      verdict += " With " + std::to_string(std::min(seeds_variant, seeds_baseline)) +
+                 " seeds a side the bootstrap understates the uncertainty: a hint, not a finding.";
+    }
+    return verdict;
   }
   return s +
          "the interval includes zero, so at this budget and seed count the two are not "
