@@ -47,6 +47,29 @@ inline Result Run(const std::string& args) {
   return r;
 }
 
+// Starts `rimlab ARGS` with its output in `out_path`, waits until the shell test `until` holds
+// (at most 120 s), sends Ctrl-C and returns the exit status the run ends with ("130" when it
+// stopped on the signal). A background job of a non-interactive shell starts with SIGINT
+// ignored until the program installs its handler, so `until` must wait for a sign that it has;
+// a watchdog kills a run that has not stopped 5 minutes after the signal.
+inline std::string RunInterrupted(const std::string& args, const std::string& out_path,
+                                  const std::string& until) {
+  const std::string script = std::string(RIMLAB_BINARY) + " " + args + " > " + out_path +
+                             " 2>&1 & pid=$!; i=0; while [ $i -lt 2400 ] && kill -0 $pid "
+                             "2>/dev/null && ! (" +
+                             until +
+                             ") >/dev/null 2>&1; do sleep 0.05; i=$((i+1)); done; "
+                             "kill -INT $pid; (sleep 300; kill -KILL $pid) >/dev/null 2>&1 & "
+                             "dog=$!; wait $pid; status=$?; kill $dog 2>/dev/null; echo $status";
+  FILE* p = popen(script.c_str(), "r");
+  if (p == nullptr) return "";
+  std::array<char, 64> buf{};
+  std::string status = fgets(buf.data(), 64, p) != nullptr ? buf.data() : "";
+  pclose(p);
+  while (!status.empty() && status.back() == '\n') status.pop_back();
+  return status;
+}
+
 inline int Lines(const std::string& s) {
   int n = 0;
   for (char c : s) n += c == '\n' ? 1 : 0;

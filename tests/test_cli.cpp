@@ -384,30 +384,16 @@ TEST_CASE("a NaN loss stops the run with a clear message and keeps the last good
 TEST_CASE("Ctrl-C saves a checkpoint, exits cleanly, and the run resumes from it", "[cli]") {
   const std::string runs = "build-test-cli-sigint";
   std::system(("rm -rf " + runs).c_str());
-  // The trainer checks for the signal between iterations; a long run is interrupted early. The
-  // signal goes only after the first progress line: a background job of a non-interactive shell
-  // starts with SIGINT ignored until the trainer installs its handler, so a signal sent during a
-  // slow start-up (a loaded CI machine) would be lost and the run would go on for hours. The
-  // watchdog (its output away from the pipe popen reads to the end) kills the run if it has not
-  // stopped after 5 minutes.
-  const std::string script = std::string(RIMLAB_BINARY) +
-                             " train configs/bandit_ppo.yaml total_frames=100000000 "
-                             "log.checkpoint_frames=100000000 eval.episodes=0 --runs " +
-                             runs +
-                             " > build-test-cli-sigint.out 2>&1 & pid=$!; i=0; "
-                             "while [ $i -lt 1200 ] && kill -0 $pid 2>/dev/null && "
-                             "! grep -q '^frames ' build-test-cli-sigint.out; do "
-                             "sleep 0.1; i=$((i+1)); done; kill -INT $pid; "
-                             "(sleep 300; kill -KILL $pid) >/dev/null 2>&1 & dog=$!; "
-                             "wait $pid; status=$?; kill $dog 2>/dev/null; echo $status";
-  FILE* p = popen(script.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 64> buf{};
-  const std::string status = fgets(buf.data(), 64, p) != nullptr ? buf.data() : "";
-  pclose(p);
+  // The trainer checks for the signal between iterations; a long run is interrupted early, after
+  // its first progress line, by when its handler is installed.
+  const std::string status = cli_test::RunInterrupted(
+      "train configs/bandit_ppo.yaml total_frames=100000000 log.checkpoint_frames=100000000 "
+      "eval.episodes=0 --runs " +
+          runs,
+      "build-test-cli-sigint.out", "grep -q '^frames ' build-test-cli-sigint.out");
   const std::string out = ReadFile("build-test-cli-sigint.out");
   INFO(out);
-  CHECK(status == "130\n");
+  CHECK(status == "130");
   CHECK(out.find("resume with: rimlab train --resume " + runs + "/bandit_ppo") !=
         std::string::npos);
   CHECK(CountFiles(runs + "/bandit_ppo/checkpoints", ".pt") == 1);

@@ -58,21 +58,13 @@ TEST_CASE("a study interrupted and resumed, or run in halves and merged, gives t
   CHECK(ReadFile(kDir + "/whole/report.md").find("gru") != std::string::npos);
 
   // Interrupted once the first cell has checkpointed (Ctrl-C, which the study forwards to its
-  // cells), then run again with the same command. A watchdog ends a run that ignores the signal.
+  // cells), then run again with the same command.
   const std::string out = kDir + "/part.out";
-  const std::string script =
-      std::string(RIMLAB_BINARY) + " compare " + study + " --out " + kDir + "/part --jobs 1 > " +
-      out + " 2>&1 & pid=$!; i=0; while [ $i -lt 1200 ] && kill -0 $pid " + "2>/dev/null && ! ls " +
-      kDir + "/part/cells/lstm-s1/checkpoints/*.pt >/dev/null 2>&1; " +
-      "do sleep 0.05; i=$((i+1)); done; kill -INT $pid; (sleep 300; kill -KILL $pid) " +
-      ">/dev/null 2>&1 & dog=$!; wait $pid; status=$?; kill $dog 2>/dev/null; echo $status";
-  FILE* p = popen(script.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 64> buf{};
-  const std::string status = fgets(buf.data(), 64, p) != nullptr ? buf.data() : "";
-  pclose(p);
+  const std::string status =
+      cli_test::RunInterrupted("compare " + study + " --out " + kDir + "/part --jobs 1", out,
+                               "ls " + kDir + "/part/cells/lstm-s1/checkpoints/*.pt");
   INFO(ReadFile(out));
-  CHECK(status == "130\n");
+  CHECK(status == "130");
   CHECK_FALSE(fs::exists(kDir + "/part/cells/gru-s2/study_eval.json"));
   const Result resumed = Run("compare " + study + " --out " + kDir + "/part --jobs 2");
   INFO(resumed.out << resumed.err);

@@ -15,6 +15,7 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "runners/cli/commands.h"
 #include "runners/cli/train_rl.h"
@@ -58,7 +59,8 @@ struct Study {
   std::vector<std::string> splits;  ///< "" evaluates the config's own env (no splits)
   std::vector<TrainPlan> plans;     ///< per variant
   std::vector<bool> analyse_units;  ///< per variant: a RIM core on a gridworld
-  std::vector<std::string> flags;   ///< --frames/--seeds/--episodes as given, for the cells
+  /// --frames/--seeds/--episodes as given, passed on to the cells.
+  std::vector<std::pair<std::string, std::string>> flags;
 };
 
 /// Builds every variant's env, model and algorithm once, so that a bad override, split or budget
@@ -116,7 +118,7 @@ void GuardStudyDir(const Study& study) {
   std::string text = ReadFile(study.file.path);
   if (!study.flags.empty()) {
     text += "\n# and on the command line:";
-    for (const auto& f : study.flags) text += " " + f;
+    for (const auto& [flag, value] : study.flags) text += " " + flag + " " + value;
     text += "\n";
   }
   if (fs::exists(copy)) {
@@ -387,17 +389,17 @@ int CmdCompare(const CompareArgs& args) {
   if (args.frames > 0) {
     study.file.total_frames = args.frames;
     study.file.total_frames_where = "--frames";
-    study.flags.push_back("--frames " + std::to_string(args.frames));
+    study.flags.emplace_back("--frames", std::to_string(args.frames));
   }
   if (args.seeds > 0) {
     study.file.seeds.clear();
     for (int s = 1; s <= args.seeds; ++s) study.file.seeds.push_back(s);
     study.file.seeds_where = "--seeds";
-    study.flags.push_back("--seeds " + std::to_string(args.seeds));
+    study.flags.emplace_back("--seeds", std::to_string(args.seeds));
   }
   if (args.episodes > 0) {
     study.file.episodes = args.episodes;
-    study.flags.push_back("--episodes " + std::to_string(args.episodes));
+    study.flags.emplace_back("--episodes", std::to_string(args.episodes));
   }
   study.dir = args.out.empty() ? "studies/" + study.file.name : args.out;
   while (study.dir.size() > 1 && study.dir.back() == '/') study.dir.pop_back();
@@ -440,10 +442,9 @@ int CmdCompare(const CompareArgs& args) {
       job.id = c.id;
       job.argv = {self,      "compare",   study.file.path,        "--cell", c.id, "--out",
                   study.dir, "--threads", std::to_string(threads)};
-      for (const auto& f : study.flags) {
-        const size_t space = f.find(' ');
-        job.argv.push_back(f.substr(0, space));
-        job.argv.push_back(f.substr(space + 1));
+      for (const auto& [flag, value] : study.flags) {
+        job.argv.push_back(flag);
+        job.argv.push_back(value);
       }
       job.log_path = study.dir + "/logs/" + c.id + ".log";
       const double total =
