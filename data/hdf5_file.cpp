@@ -12,8 +12,31 @@ void SilenceLibrary() {
   std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
 }
 
+/// numpy's bool as h5py writes it. The types live for the whole process: HDF5 needs them at every
+/// read and write, and two small type objects are not worth reference counting.
+hid_t BoolType(hid_t base) {
+  const hid_t type = H5Tenum_create(base);
+  int8_t value = 0;
+  H5Tenum_insert(type, "FALSE", &value);
+  value = 1;
+  H5Tenum_insert(type, "TRUE", &value);
+  return type;
+}
+
+hid_t NativeBool() {
+  static const hid_t type = BoolType(H5T_NATIVE_INT8);
+  return type;
+}
+
+hid_t FileBool() {
+  static const hid_t type = BoolType(H5T_STD_I8LE);
+  return type;
+}
+
 hid_t NativeType(Type t) {
   switch (t) {
+    case Type::kBool:
+      return NativeBool();
     case Type::kUInt8:
       return H5T_NATIVE_UINT8;
     case Type::kInt32:
@@ -31,6 +54,8 @@ hid_t NativeType(Type t) {
 /// Little-endian on disk whatever the machine, as h5py and Minari write.
 hid_t FileType(Type t) {
   switch (t) {
+    case Type::kBool:
+      return FileBool();
     case Type::kUInt8:
       return H5T_STD_U8LE;
     case Type::kInt32:
@@ -326,16 +351,28 @@ Group CreateFile(const std::string& path) {
   return Group(std::move(root), path, "/");
 }
 
-Group OpenFile(const std::string& path) {
+namespace {
+
+Group Open(const std::string& path, unsigned flags) {
   SilenceLibrary();
   const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
   if (is_hdf5 <= 0) {
     throw Error(path + ": not an HDF5 file (missing, unreadable, truncated or another format)");
   }
-  Handle f = Checked(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
+  Handle f = Checked(H5Fopen(path.c_str(), flags, H5P_DEFAULT),
                      path + ": cannot open it as HDF5 (truncated or corrupt?)");
   Handle root = Checked(H5Gopen2(f.get(), "/", H5P_DEFAULT), path + ": cannot open its root");
   return Group(std::move(root), path, "/");
+}
+
+}  // namespace
+
+Group OpenFile(const std::string& path) {
+  return Open(path, H5F_ACC_RDONLY);
+}
+
+Group OpenFileForUpdate(const std::string& path) {
+  return Open(path, H5F_ACC_RDWR);
 }
 
 }  // namespace rimlab::h5

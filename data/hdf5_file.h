@@ -21,7 +21,9 @@ class Error : public std::invalid_argument {
 };
 
 /// The element types the project stores.
-enum class Type { kUInt8, kInt32, kInt64, kFloat32, kFloat64 };
+/// kBool is stored as h5py and numpy store bool: an 8-bit enum {FALSE = 0, TRUE = 1}; in memory it
+/// is one byte per element, 0 or 1.
+enum class Type { kUInt8, kInt32, kInt64, kFloat32, kFloat64, kBool };
 
 /// Owns one HDF5 identifier and closes it with the right H5?close.
 class Handle {
@@ -110,6 +112,8 @@ class Dataset {
 Group CreateFile(const std::string& path);
 /// Opens an existing file read-only; throws Error when it is missing, not HDF5 or truncated.
 Group OpenFile(const std::string& path);
+/// Opens an existing file to read and add to it (same checks as OpenFile).
+Group OpenFileForUpdate(const std::string& path);
 
 /// "(51, 100, 64, 64, 1)".
 std::string ShapeString(const std::vector<hsize_t>& dims);
