@@ -14,6 +14,7 @@
 #include "runners/cli/process_tuning.h"
 #include "runners/config/config.h"
 #ifdef RIMLAB_WITH_TORCH
+#include "runners/cli/collect.h"
 #include "runners/cli/compare.h"
 #include "runners/cli/train_predict.h"
 #include "runners/train/policy.h"
@@ -137,6 +138,43 @@ int main(int argc, char** argv) {
                         "train nothing: report the cells finished so far");
 #endif
 
+#ifdef RIMLAB_WITH_TORCH
+  rimlab::CollectArgs collect;
+  auto* cmd_collect = app.add_subcommand(
+      "collect",
+      "Record whole episodes of a random or trained policy as a Minari dataset "
+      "(DIR/data/main_data.hdf5 and metadata.json), for offline agents (CRR, behaviour cloning) "
+      "and Minari's own tools");
+  cmd_collect
+      ->add_option("source", collect.source,
+                   "random, or a run directory or checkpoint whose policy acts")
+      ->required();
+  cmd_collect->add_option("overrides", collect.overrides,
+                          "section.key=value overrides of --config (random policy only)");
+  cmd_collect->add_option("--config", collect.config,
+                          "YAML config whose `env` section names the env (random policy; a "
+                          "trained run uses its own)");
+  cmd_collect->add_option("--episodes", collect.episodes, "episodes to record")
+      ->required()
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
+  cmd_collect
+      ->add_option("--epsilon", collect.epsilon,
+                   "probability of a uniform random action in place of the policy's (the "
+                   "recorded probabilities include it)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd_collect->add_option("--split", collect.split, "the env's split to collect on");
+  cmd_collect->add_option("--seed", collect.seed,
+                          "seed of the first episode; episode i uses seed + i (default: the "
+                          "config's seed)");
+  cmd_collect->add_flag("--greedy", collect.greedy,
+                        "the policy's most likely action instead of a sample");
+  cmd_collect->add_option("--out", collect.out, "the dataset directory")->required();
+  cmd_collect->add_flag("--append", collect.append,
+                        "add the episodes to the dataset already in --out (same env and spaces)");
+  cmd_collect->add_flag("--quiet", collect.quiet, "no progress or summary");
+#endif
+
   rimlab::BallsDataArgs balls_data;
   auto* cmd_balls_data = app.add_subcommand(
       "balls-data",
@@ -218,6 +256,7 @@ int main(int argc, char** argv) {
 #ifdef RIMLAB_WITH_TORCH
     if (*cmd_train) return rimlab::CmdTrain(train);
     if (*cmd_compare) return rimlab::CmdCompare(compare);
+    if (*cmd_collect) return rimlab::CmdCollect(collect);
 #endif
     if (*cmd_bench) {
       std::vector<std::string> rest = cmd_bench->remaining();
