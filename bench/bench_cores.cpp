@@ -7,7 +7,10 @@
 // Keys: threads=N (torch intra-op threads, default 2), input=D (input width, default 64),
 // T=32, batch=64, rounds=5, only=lstm|gru|rim (skip the others), profile=PREFIX (also write an
 // autograd-profiler trace of one training iteration per model to PREFIX_<model>.json),
-// rim_ops=1 (also the RIM cell operator by operator, RIMCellOptions::fused(false), as `rim_ops`).
+// rim_ops=1 (also the RIM cell operator by operator, RIMCellOptions::fused(false), as `rim_ops`),
+// blas=1 (also every model with its per-step products through BLAS's sgemm instead of the packed
+// weights of models/gemm.h, as `NAME_blas`, each ratio against `lstm600_blas`: the same kernels on
+// both sides either way).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
@@ -23,6 +26,7 @@
 #include "agents/copying_task.h"
 #include "bench/bench.h"
 #include "models/cores.h"
+#include "models/gemm.h"
 #include "runners/config/config.h"
 
 namespace rimlab::bench {
@@ -66,9 +70,15 @@ double Median(std::vector<double> v) {
 struct Model {
   std::string name;
   models::RecurrentCore core{nullptr};
+  bool blas = false;  ///< per-step products through sgemm (models::SetPackedWeights(false))
 };
 
-std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_ops) {
+/// The LSTM this model's ratio is taken against: the one whose products run on the same kernels.
+std::string Baseline(const Model& m) {
+  return m.blas ? "lstm600_blas" : "lstm600";
+}
+
+std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_ops, bool blas) {
   std::vector<Model> out;
   torch::manual_seed(0);
   for (const std::string type : {"lstm", "gru", "rim"}) {
@@ -81,6 +91,12 @@ std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_o
     if (type == "rim" && rim_ops) {
       o.rim.fused(false);
       out.push_back({"rim_ops", models::MakeCore(o, input)});
+    }
+  }
+  if (blas) {
+    const size_t n = out.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (out[i].name != "rim_ops") out.push_back({out[i].name + "_blas", out[i].core, true});
     }
   }
   return out;
@@ -99,7 +115,9 @@ int RunCoresSuite(const BenchArgs& args) {
   torch::set_num_threads(static_cast<int>(threads));
   const double budget = args.quick ? 0.01 : args.seconds / static_cast<double>(rounds);
 
-  auto models = MakeModels(input, only, IntArg(kv, "rim_ops", 0) != 0);
+  auto models = MakeModels(input, only, IntArg(kv, "rim_ops", 0) != 0, IntArg(kv, "blas", 0) != 0);
+  const bool packed = models::PackedWeights();
+  Report("cores/packed_weights", packed ? 1.0 : 0.0, "on");
   Report("cores/threads", static_cast<double>(threads), "threads");
   for (auto& m : models)
     Report("cores/params/" + m.name, double(m.core->NumParameters()), "params");
@@ -120,15 +138,16 @@ int RunCoresSuite(const BenchArgs& args) {
           (out.outputs * head).sum().backward();
           m.core->zero_grad();
         };
+        models::SetPackedWeights(packed && !m.blas);
         fn();  // warm-up: allocator and BLAS buffers
         times[m.name].push_back(TimeIt(fn, budget) / static_cast<double>(T));
       }
     }
     for (auto& m : models) Report(train + "/" + m.name, Median(times[m.name]) * 1e3, "ms/step");
     for (auto& m : models) {
-      if (m.name == "lstm600") continue;
-      Report(train + "/" + m.name + "_over_lstm", Median(times[m.name]) / Median(times["lstm600"]),
-             "x");
+      if (m.name == Baseline(m)) continue;
+      Report(train + "/" + m.name + "_over_lstm",
+             Median(times[m.name]) / Median(times[Baseline(m)]), "x");
     }
   }
 
@@ -159,17 +178,19 @@ int RunCoresSuite(const BenchArgs& args) {
       for (auto& m : models) {
         auto s = m.core->InitialState(b);
         auto fn = [&] { s = m.core->Step(x, s, {}).state; };
+        models::SetPackedWeights(packed && !m.blas);
         fn();
         times[m.name].push_back(TimeIt(fn, budget / 2));
       }
     }
     for (auto& m : models) Report(name + "/" + m.name, Median(times[m.name]) * 1e3, "ms/step");
     for (auto& m : models) {
-      if (m.name == "lstm600") continue;
-      Report(name + "/" + m.name + "_over_lstm", Median(times[m.name]) / Median(times["lstm600"]),
+      if (m.name == Baseline(m)) continue;
+      Report(name + "/" + m.name + "_over_lstm", Median(times[m.name]) / Median(times[Baseline(m)]),
              "x");
     }
   }
+  models::SetPackedWeights(packed);
   return 0;
 }
 

@@ -38,6 +38,7 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
   auto dh_comm = torch::empty({B, dh}, opts);
   auto dxh_c = torch::empty({B, W}, opts);
   std::vector<int64_t> active;
+  const Operands op = MakeOperands(cfg, d, w, T, /*backward=*/true);
   const float* keepp = keep.defined() ? F(keep) : nullptr;
   // Raw pointers once: data_ptr's checks inside the element loops were a tenth of the backward.
   float* const p_dht = F(dht);
@@ -96,14 +97,12 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
           }
         }
       }
-      Gemm(false, false, K * B, d.z_width(), 2 * dh, 1.0f, dyt, 2 * dh, F(w.wo), d.z_width(), 0.0f,
-           F(dz), d.z_width());
+      op.o.Multiply(K * B, dyt, 2 * dh, 0.0f, F(dz), d.z_width());
       fused_rim::CommAttentionBackward(d, CRows(s.qkv, t), F(s.comm_att) + t * B * d.nc * K * K,
                                        mask, F(dz), Rows(dqkv, t));
       for (int64_t k = 0; k < K; ++k) {
-        const int64_t W = d.qkv_width();
-        Gemm(false, true, B, dh, W, 1.0f, Rows(dqkv, t).row(k, 0), W, F(w.wc) + k * dh * W, W, 0.0f,
-             F(dh_comm), dh);
+        op.c[static_cast<size_t>(k)].Multiply(B, Rows(dqkv, t).row(k, 0), d.qkv_width(), 0.0f,
+                                              F(dh_comm), dh);
         for (int64_t b = 0; b < B; ++b) {
           if (mask[b * K + k] == 0.0f) continue;
           float* dst = p_dht + (k * B + b) * dh;
@@ -168,15 +167,10 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
       }
       const float* rows_x = p_dgx + (k * T * B + base) * G * dh;
       const float* rows_h = p_dgh + (k * T * B + base) * G * dh;
-      if (w.wx.defined()) {  // the forward's stacked weights: [d read | d h] in one product
-        Gemm(false, true, na, W, G * dh, 1.0f, rows_x, G * dh, F(w.wx) + k * W * G * dh, G * dh,
-             0.0f, p_dxh, W);
-      } else {
-        Gemm(false, true, na, DV, G * dh, 1.0f, rows_x, G * dh, F(w.wih) + k * DV * G * dh, G * dh,
-             0.0f, p_dxh, W);
-        Gemm(false, true, na, dh, G * dh, 1.0f, rows_h, G * dh, F(w.whh) + k * dh * G * dh, G * dh,
-             0.0f, p_dxh + DV, W);
-      }
+      // The forward's stacked weights give [d read | d h] in one product.
+      const auto u = static_cast<size_t>(k);
+      op.x[u].Multiply(na, rows_x, G * dh, 0.0f, p_dxh, W);
+      if (!w.wx.defined()) op.h[u].Multiply(na, rows_h, G * dh, 0.0f, p_dxh + DV, W);
       // Scatter back: the read's gradient through its dropout, the previous h's added.
       for (int64_t i = 0; i < na; ++i) {
         const int64_t b = active[static_cast<size_t>(i)];
@@ -199,8 +193,8 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
         d, kv_t, CRows(s.q, t), F(s.att) + t * B * d.n * K * (d.M + 1), mask,
         ConstUnitRows{p_dread, B * DV, DV}, Rows(dq, t), F(g.dkv) + t * B * d.M * d.kv_width());
     for (int64_t k = 0; k < K; ++k) {
-      Gemm(false, true, B, dh, DK, 1.0f, Rows(dq, t).row(k, 0), DK, F(w.wq) + k * dh * DK, DK, 1.0f,
-           p_dhp + k * B * dh, dh);
+      op.q[static_cast<size_t>(k)].Multiply(B, Rows(dq, t).row(k, 0), DK, 1.0f, p_dhp + k * B * dh,
+                                            dh);
     }
     // 1. Resets.
     for (int64_t b = 0; b < B; ++b) {

@@ -12,6 +12,49 @@ Dims MakeDims(const FusedRimConfig& cfg, const Tensor& kv, const Weights& w) {
               cfg.comm_value_size,  cfg.top_k};
 }
 
+Operands MakeOperands(const FusedRimConfig& cfg, const Dims& d, const Weights& w, int64_t steps,
+                      bool backward) {
+  const int64_t K = d.K, dh = d.dh, G = cfg.lstm ? 4 : 3, DK = d.n * d.dk, DV = d.read_width();
+  const int64_t W = DV + dh, QW = d.qkv_width(), ZW = d.z_width();
+  const auto uk = static_cast<size_t>(K);
+  Operands op;
+  op.q.resize(uk);
+  op.x.resize(uk);
+  op.h.resize(uk);
+  if (cfg.communication) op.c.resize(uk);
+  // Set(trans, k, n, B, ldb) for the product's op(B) (k x n); the backward reads each weight
+  // transposed.
+  // A product's rows: the batch (at most: the backward's are the active rows).
+  const auto set = [backward, steps, &d](WeightOperand* o, int64_t rows, int64_t cols,
+                                         const float* b) {
+    if (backward) {
+      o->Set(true, cols, rows, b, cols, steps, d.B);
+    } else {
+      o->Set(false, rows, cols, b, cols, steps, d.B);
+    }
+  };
+  for (int64_t k = 0; k < K; ++k) {
+    const auto u = static_cast<size_t>(k);
+    set(&op.q[u], dh, DK, F(w.wq) + k * dh * DK);
+    if (w.wx.defined()) {
+      set(&op.x[u], W, G * dh, F(w.wx) + k * W * G * dh);
+    } else {
+      set(&op.x[u], DV, G * dh, F(w.wih) + k * DV * G * dh);
+      set(&op.h[u], dh, G * dh, F(w.whh) + k * dh * G * dh);
+    }
+    if (cfg.communication) set(&op.c[u], dh, QW, F(w.wc) + k * dh * QW);
+  }
+  // wo is stored [2 d_h, ZW]: the forward multiplies by its transpose.
+  if (cfg.communication) {
+    if (backward) {
+      op.o.Set(false, 2 * dh, ZW, F(w.wo), ZW, steps, K * d.B);
+    } else {
+      op.o.Set(true, ZW, 2 * dh, F(w.wo), ZW, steps, K * d.B);
+    }
+  }
+  return op;
+}
+
 Tensor StackUnitWeights(const FusedRimConfig& cfg, int64_t steps, const Weights& w) {
   if (!cfg.lstm || steps < 4) return {};
   torch::NoGradGuard no_grad;
@@ -59,13 +102,10 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
   float* const c_cand_p = F(c_cand);
   auto gh = cfg.lstm ? Tensor() : torch::empty({K, B, G * dh}, opts);
   float* const ghp = cfg.lstm ? nullptr : F(gh);
-  const float* const wq = F(w.wq);
-  const float* const wxp = w.wx.defined() ? F(w.wx) : nullptr;
-  const float* const wih = F(w.wih);
-  const float* const whh = F(w.whh);
+  const Operands op = MakeOperands(cfg, d, w, T, /*backward=*/false);
+  const bool stacked = w.wx.defined();
   const float* const bih = F(w.bih);
   const float* const bhh = cfg.lstm ? nullptr : F(w.bhh);
-  const float* const wc = cfg.communication ? F(w.wc) : nullptr;
   auto y = cfg.communication ? torch::empty({K * B, 2 * dh}, opts) : Tensor();
 
   const float* kvp = F(kv);
@@ -88,8 +128,7 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
           for (int64_t j = 0; j < dh; ++j) cdst[j] = csrc[j] * f;
         }
       }
-      Gemm(false, false, B, DK, dh, 1.0f, hp.row(k, 0), W, wq + k * dh * DK, DK, 0.0f,
-           Rows(s.q, t).row(k, 0), DK);
+      op.q[static_cast<size_t>(k)].Multiply(B, hp.row(k, 0), W, 0.0f, Rows(s.q, t).row(k, 0), DK);
     }
     // 2-4. Input attention, selection, read (and its dropout).
     const float* kv_t = kvp + t * B * d.M * d.kv_width();
@@ -116,23 +155,19 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
     const auto hcand = Rows(s.h_cand, t);
     auto gates_t = s.gates.select(1, t);  // [K, B, G d_h]
     for (int64_t k = 0; k < K; ++k) {
+      const auto u = static_cast<size_t>(k);
       float* g = gates.row(k, 0);
       FillRows(g, bih + k * G * dh, B, G * dh);
-      if (wxp != nullptr) {
-        Gemm(false, false, B, G * dh, W, 1.0f, read.row(k, 0), W, wxp + k * W * G * dh, G * dh,
-             1.0f, g, G * dh);
-      } else if (cfg.lstm) {
-        Gemm(false, false, B, G * dh, DV, 1.0f, read.row(k, 0), W, wih + k * DV * G * dh, G * dh,
-             1.0f, g, G * dh);
-        Gemm(false, false, B, G * dh, dh, 1.0f, hp.row(k, 0), W, whh + k * dh * G * dh, G * dh,
-             1.0f, g, G * dh);
+      // A stacked weight reads [read | h] in one product; otherwise the read (the first DV
+      // columns of the row) and h apart.
+      op.x[u].Multiply(B, read.row(k, 0), W, 1.0f, g, G * dh);
+      if (stacked) continue;
+      if (cfg.lstm) {
+        op.h[u].Multiply(B, hp.row(k, 0), W, 1.0f, g, G * dh);
       } else {
-        Gemm(false, false, B, G * dh, DV, 1.0f, read.row(k, 0), W, wih + k * DV * G * dh, G * dh,
-             1.0f, g, G * dh);
         float* ghk = ghp + k * B * G * dh;
         FillRows(ghk, bhh + k * G * dh, B, G * dh);
-        Gemm(false, false, B, G * dh, dh, 1.0f, hp.row(k, 0), W, whh + k * dh * G * dh, G * dh,
-             1.0f, ghk, G * dh);
+        op.h[u].Multiply(B, hp.row(k, 0), W, 1.0f, ghk, G * dh);
       }
     }
     if (cfg.lstm) {
@@ -201,14 +236,13 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
     if (cfg.communication) {
       const int64_t QW = d.qkv_width();
       for (int64_t k = 0; k < K; ++k) {
-        Gemm(false, false, B, QW, dh, 1.0f, hc.row(k, 0), dh, wc + k * dh * QW, QW, 0.0f,
-             Rows(s.qkv, t).row(k, 0), QW);
+        op.c[static_cast<size_t>(k)].Multiply(B, hc.row(k, 0), dh, 0.0f, Rows(s.qkv, t).row(k, 0),
+                                              QW);
       }
       fused_rim::CommAttentionForward(d, CRows(s.qkv, t), F(s.comm_att) + t * B * d.nc * K * K,
                                       F(s.z[t]), F(s.comm_mean) + t * B * K * K);
       FillRows(F(y), F(w.bo), K * B, 2 * dh);
-      Gemm(false, true, K * B, 2 * dh, d.z_width(), 1.0f, F(s.z[t]), d.z_width(), F(w.wo),
-           d.z_width(), 1.0f, F(y), 2 * dh);
+      op.o.Multiply(K * B, F(s.z[t]), d.z_width(), 1.0f, F(y), 2 * dh);
       // The gate and the branch apart, the branch's dropout on the way; then one sigmoid and one
       // tanh over each.
       float* gp = F(s.gate) + t * K * B * dh;

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 #include "models/fused_rim.h"
 #include "models/fused_rim_kernels.h"
 
@@ -49,6 +51,17 @@ struct Weights {
 Tensor StackUnitWeights(const FusedRimConfig& cfg, int64_t steps, const Weights& w);
 
 Dims MakeDims(const FusedRimConfig& cfg, const Tensor& kv, const Weights& w);
+
+/// The weights as one unroll's per-step products read them, each packed once (models/gemm.h):
+/// per unit the query, the input (the stacked [read | h] weight where defined) and recurrent, and
+/// the communication weights; the shared output projection. The forward's multiply the weights,
+/// the backward's their transposes.
+struct Operands {
+  std::vector<WeightOperand> q, x, h, c;
+  WeightOperand o;
+};
+Operands MakeOperands(const FusedRimConfig& cfg, const Dims& d, const Weights& w, int64_t steps,
+                      bool backward);
 
 inline float* F(const Tensor& t) {
   return t.data_ptr<float>();

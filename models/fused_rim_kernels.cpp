@@ -6,21 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
-extern "C" void sgemm_(const char* transa, const char* transb, const int* m, const int* n,
-                       const int* k, const float* alpha, const float* a, const int* lda,
-                       const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
-
 namespace rimlab::models::fused_rim {
-
-void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  // Column-major BLAS sees each row-major matrix transposed: C^T = op(B)^T op(A)^T.
-  const int mi = static_cast<int>(n), ni = static_cast<int>(m), ki = static_cast<int>(k);
-  const int la = static_cast<int>(lda), lb = static_cast<int>(ldb), lc = static_cast<int>(ldc);
-  const char ta = trans_a ? 'T' : 'N', tb = trans_b ? 'T' : 'N';
-  sgemm_(&tb, &ta, &mi, &ni, &ki, &alpha, b, &lb, a, &la, &beta, c, &lc);
-}
 
 void FillRows(float* out, const float* bias, int64_t rows, int64_t n) {
   for (int64_t r = 0; r < rows; ++r) std::copy(bias, bias + n, out + r * n);

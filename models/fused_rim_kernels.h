@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "models/gemm.h"
 #include "models/vector_clones.h"
 
 namespace rimlab::models::fused_rim {
@@ -38,11 +39,7 @@ struct ConstUnitRows {
   const float* row(int64_t k, int64_t b) const { return data + k * unit_stride + b * width; }
 };
 
-/// C = alpha op(A) op(B) + beta C on row-major matrices (op(X) = X^T where the flag is set;
-/// C is m x n, the inner size k), straight through BLAS's sgemm: at these sizes the checks and
-/// dispatch of torch::mm around the same call cost as much as the product.
-void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+using models::Gemm;
 
 /// Each of `rows` rows of `out` (width n) set to `bias`.
 void FillRows(float* out, const float* bias, int64_t rows, int64_t n);

@@ -1,5 +1,7 @@
 #include "models/fused_rnn.h"
 
+#include "models/gemm.h"
+
 #include <cmath>
 #include <stdexcept>
 #include <utility>
@@ -129,12 +131,17 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     const auto k = keep.numel() > 0 ? keep.contiguous() : torch::Tensor();
     auto h = h0.contiguous();
     auto c = c0.contiguous();
+    // W_hh^T, packed once for every step's product (models/gemm.h).
+    WeightOperand whh;
+    whh.Set(true, hidden, 4 * hidden, w2.data_ptr<float>(), hidden, steps, batch);
     for (int64_t t = 0; t < steps; ++t) {
       const float* kt = k.defined() ? k.data_ptr<float>() + t * batch : nullptr;
       ScaleRows(h.data_ptr<float>(), kt, h_prev[t].data_ptr<float>(), batch, hidden);
       ScaleRows(c.data_ptr<float>(), kt, c_prev[t].data_ptr<float>(), batch, hidden);
       auto g = gates[t];
-      torch::addmm_out(g, pre[t], h_prev[t], w2.t());
+      g.copy_(pre[t]);
+      whh.Multiply(batch, h_prev[t].data_ptr<float>(), hidden, 1.0f, g.data_ptr<float>(),
+                   4 * hidden);
       torch::sigmoid_(g);
       PointwiseForward(g.data_ptr<float>(), c_prev[t].data_ptr<float>(), cs[t].data_ptr<float>(),
                        tanh_cs[t].data_ptr<float>(), hs[t].data_ptr<float>(), batch, hidden);
@@ -165,12 +172,15 @@ class FusedLstmFunction : public torch::autograd::Function<FusedLstmFunction> {
     float* dhp = dh.data_ptr<float>();
     float* dcp = dc.data_ptr<float>();
     const int64_t cells = batch * hidden;
+    WeightOperand whh;
+    whh.Set(false, 4 * hidden, hidden, w.data_ptr<float>(), hidden, steps, batch);
     for (int64_t t = steps - 1; t >= 0; --t) {
       AddOutputGrad(d_outputs, t, dhp, cells);
       auto dg = dgates[t];
       PointwiseBackward(gates[t].data_ptr<float>(), tanh_cs[t].data_ptr<float>(),
                         c_prev[t].data_ptr<float>(), dhp, dcp, dg.data_ptr<float>(), batch, hidden);
-      torch::mm_out(dh_prev, dg, w);
+      whh.Multiply(batch, dg.data_ptr<float>(), 4 * hidden, 0.0f, dh_prev.data_ptr<float>(),
+                   hidden);
       // Through the reset: the state before it got the gradient times its keep factor.
       const float* kt = k.defined() ? k.data_ptr<float>() + t * batch : nullptr;
       ScaleRows(dh_prev.data_ptr<float>(), kt, dhp, batch, hidden);
@@ -250,11 +260,16 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     auto hs = torch::empty({steps, batch, hidden}, opts);
     const auto k = keep.numel() > 0 ? keep.contiguous() : torch::Tensor();
     auto h = h0.contiguous();
+    const auto bias = bias_hh.contiguous();
+    WeightOperand whh;
+    whh.Set(true, hidden, 3 * hidden, w.data_ptr<float>(), hidden, steps, batch);
     for (int64_t t = 0; t < steps; ++t) {
       const float* kt = k.defined() ? k.data_ptr<float>() + t * batch : nullptr;
       ScaleRows(h.data_ptr<float>(), kt, h_prev[t].data_ptr<float>(), batch, hidden);
       auto g = hg[t];
-      torch::addmm_out(g, bias_hh, h_prev[t], w.t());
+      g.copy_(bias.unsqueeze(0).expand({batch, 3 * hidden}));
+      whh.Multiply(batch, h_prev[t].data_ptr<float>(), hidden, 1.0f, g.data_ptr<float>(),
+                   3 * hidden);
       auto r = rz[t];
       torch::add_out(r, x[t].narrow(1, 0, 2 * hidden), g.narrow(1, 0, 2 * hidden));
       torch::sigmoid_(r);
@@ -284,13 +299,15 @@ class FusedGruFunction : public torch::autograd::Function<FusedGruFunction> {
     auto dh_mm = torch::empty({batch, hidden}, opts);
     float* dhp = dh.data_ptr<float>();
     const int64_t cells = batch * hidden;
+    WeightOperand whh;
+    whh.Set(false, 3 * hidden, hidden, w.data_ptr<float>(), hidden, steps, batch);
     for (int64_t t = steps - 1; t >= 0; --t) {
       AddOutputGrad(d_outputs, t, dhp, cells);
       auto dg = dhg[t];
       GruPointwiseBackward(rz[t].data_ptr<float>(), ns[t].data_ptr<float>(),
                            hg[t].data_ptr<float>(), h_prev[t].data_ptr<float>(), dhp,
                            dx[t].data_ptr<float>(), dg.data_ptr<float>(), batch, hidden);
-      torch::mm_out(dh_mm, dg, w);
+      whh.Multiply(batch, dg.data_ptr<float>(), 3 * hidden, 0.0f, dh_mm.data_ptr<float>(), hidden);
       const float* kt = k.defined() ? k.data_ptr<float>() + t * batch : nullptr;
       const float* mm = dh_mm.data_ptr<float>();
       for (int64_t i = 0; i < cells; ++i) dhp[i] += mm[i];

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "models/rim.h"
+#include "tests/gemm_mode.h"
 
 using namespace rimlab::models;  // NOLINT: test file
 
@@ -130,8 +131,12 @@ TEST_CASE("fused RIM unroll equals the operator cell: outputs, infos and every g
   c.comm_heads = GENERATE(1, 3);
   c.top_k = GENERATE(2, 4);
   c.communication = GENERATE(true, false);
+  // The per-step products through sgemm, and through weights packed once per unroll (forced
+  // at these small sizes).
+  const bool packed = GENERATE(false, true);
+  gemm_test::GemmMode mode(packed);
   INFO(c.cell << " M=" << c.elements << " heads " << c.input_heads << "/" << c.comm_heads
-              << " top_k " << c.top_k << " comm " << c.communication);
+              << " top_k " << c.top_k << " comm " << c.communication << " packed " << packed);
   Compare(c);
 }
 

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "models/rim.h"
+#include "tests/gemm_mode.h"
 
 using rimlab::models::RIMCell;
 using rimlab::models::RIMCellOptions;
@@ -510,7 +511,11 @@ TEST_CASE("RIM cell equals the spec reference: values, records and every gradien
   cfg.T = GENERATE(1, 2);
   // The operator path in double precision, and the fused path (the float32 default).
   const bool float32 = GENERATE(false, true);
-  CAPTURE(cfg.unit, cfg.M, cfg.input_heads, cfg.comm_heads, cfg.top_k, cfg.T, float32);
+  // The fused path's per-step products through sgemm and through packed weights (models/gemm.h).
+  const bool packed = GENERATE(false, true);
+  if (packed && !float32) return;
+  gemm_test::GemmMode mode(packed);
+  CAPTURE(cfg.unit, cfg.M, cfg.input_heads, cfg.comm_heads, cfg.top_k, cfg.T, float32, packed);
   CheckAgainstReference(cfg, float32 ? kFused : kDouble);
 }
 

@@ -1,0 +1,67 @@
+#include "models/gemm.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+extern "C" void sgemm_(const char* transa, const char* transb, const int* m, const int* n,
+                       const int* k, const float* alpha, const float* a, const int* lda,
+                       const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
+
+namespace rimlab::models {
+
+namespace {
+
+std::atomic<bool>& PackedFlag() {
+  static std::atomic<bool> flag{[] {
+    const char* env = std::getenv("RIMLAB_GEMM");
+    return BestGemmIsa() != GemmIsa::kNone && !(env != nullptr && std::strcmp(env, "blas") == 0);
+  }()};
+  return flag;
+}
+
+std::atomic<int64_t> min_packed_work{kDefaultMinPackedWork};
+
+}  // namespace
+
+void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  // Column-major BLAS sees each row-major matrix transposed: C^T = op(B)^T op(A)^T.
+  const int mi = static_cast<int>(n), ni = static_cast<int>(m), ki = static_cast<int>(k);
+  const int la = static_cast<int>(lda), lb = static_cast<int>(ldb), lc = static_cast<int>(ldc);
+  const char ta = trans_a ? 'T' : 'N', tb = trans_b ? 'T' : 'N';
+  sgemm_(&tb, &ta, &mi, &ni, &ki, &alpha, b, &lb, a, &la, &beta, c, &lc);
+}
+
+bool PackedWeights() {
+  return PackedFlag().load(std::memory_order_relaxed);
+}
+
+void SetPackedWeights(bool on, int64_t min_work) {
+  PackedFlag().store(on && BestGemmIsa() != GemmIsa::kNone, std::memory_order_relaxed);
+  min_packed_work.store(min_work, std::memory_order_relaxed);
+}
+
+void WeightOperand::Set(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb,
+                        int64_t uses, int64_t rows) {
+  packed_ = PackedWeights() && uses > 1 &&
+            rows * k * n >= min_packed_work.load(std::memory_order_relaxed);
+  trans_b_ = trans_b;
+  k_ = k;
+  n_ = n;
+  ldb_ = ldb;
+  b_ = b;
+  if (packed_) PackB(trans_b, k, n, b, ldb, &pack_);
+}
+
+void WeightOperand::Multiply(int64_t m, const float* a, int64_t lda, float beta, float* c,
+                             int64_t ldc) const {
+  if (packed_) {
+    GemmPacked(m, a, lda, pack_, beta, c, ldc);
+  } else {
+    Gemm(false, trans_b_, m, n_, k_, 1.0f, a, lda, b_, ldb_, beta, c, ldc);
+  }
+}
+
+}  // namespace rimlab::models
