@@ -15,6 +15,7 @@
 #include "envs/balls/ball_world.h"
 #include "envs/balls/render.h"
 #include "envs/balls/sequences.h"
+#include "tests/file_test_util.h"
 
 namespace fs = std::filesystem;
 using rimlab::BallsFile;
@@ -23,24 +24,8 @@ using namespace rimlab::balls;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "rimlab_balls_XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-/// Debian's python3 (with python3-h5py); the `python3` first on PATH may be another one.
-int RunPython(const std::string& script) {
-  const std::string cmd = "/usr/bin/python3 -c '" + script + "'";
-  return std::system(cmd.c_str());
-}
+using file_test::RunPython;
+using file_test::TempDir;
 
 SequenceBatch Generate(const SequenceVariant& v, int count, int frames, int size, uint64_t seed) {
   SequenceBatch batch;

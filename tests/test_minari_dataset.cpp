@@ -17,6 +17,7 @@
 #include "data/minari_dataset.h"
 #include "envs/core/env.h"
 #include "envs/registry.h"
+#include "tests/file_test_util.h"
 
 namespace fs = std::filesystem;
 using namespace rimlab;
@@ -28,24 +29,8 @@ namespace {
 
 const char kFixture[] = "tests/fixtures/minari/pickup-random-v0";
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "rimlab_minari_XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-/// Debian's python3 (with python3-h5py); the `python3` first on PATH may be another one.
-int RunPython(const std::string& script) {
-  const std::string cmd = "/usr/bin/python3 -c '" + script + "'";
-  return std::system(cmd.c_str());
-}
+using file_test::RunPython;
+using file_test::TempDir;
 
 std::string ErrorOf(const std::function<void()>& f) {
   try {

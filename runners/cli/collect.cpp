@@ -148,15 +148,7 @@ int CmdCollect(const CollectArgs& args) {
       return sample(probs);
     }
     if (first) state = model->InitialState(1);
-    agents::ObsTensors x;
-    for (int f = 0; f < obs.num_fields(); ++f) {
-      BatchView one;
-      const void* ptr = obs.data(f);
-      one.size = 1;
-      one.obs = &ptr;
-      x.push_back(FieldTensor(one, spec.observation.fields[static_cast<size_t>(f)], 0).clone());
-    }
-    auto step = model->Step(x, state, {});
+    auto step = model->Step(SingleObservation(obs, spec.observation), state, {});
     state = step.state;
     const auto pi = torch::softmax(step.logits, -1).contiguous();
     const float* q = pi.data_ptr<float>();

@@ -48,6 +48,18 @@ torch::Tensor FieldTensor(const BatchView& batch, const ArraySpec& field, int in
                           agents::TorchDType(field.dtype));
 }
 
+agents::ObsTensors SingleObservation(const Observation& obs, const ObservationSpec& spec) {
+  agents::ObsTensors x;
+  for (int f = 0; f < obs.num_fields(); ++f) {
+    BatchView one;
+    const void* ptr = obs.data(f);
+    one.size = 1;
+    one.obs = &ptr;
+    x.push_back(FieldTensor(one, spec.fields[static_cast<size_t>(f)], 0).clone());
+  }
+  return x;
+}
+
 torch::Tensor GetTorchRngState() {
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());

@@ -88,6 +88,10 @@ class OnPolicyTrainer {
 /// Wraps one observation field of a batch as a tensor [size, ...field shape] without copying.
 torch::Tensor FieldTensor(const BatchView& batch, const ArraySpec& field, int index);
 
+/// One observation as a batch of one, every field copied into a tensor of its own [1, ...shape]:
+/// the input of a policy stepped episode by episode (collection, unit analysis).
+agents::ObsTensors SingleObservation(const Observation& obs, const ObservationSpec& spec);
+
 /// Torch's default CPU generator state, for checkpoints.
 torch::Tensor GetTorchRngState();
 void SetTorchRngState(const torch::Tensor& state);

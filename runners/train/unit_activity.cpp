@@ -57,15 +57,7 @@ study::UnitSteps CollectUnitSteps(const TrainedPolicy& policy, const EnvConfig& 
     auto state = model->InitialState(1);
     int length = 0;
     while (!ts.last()) {
-      agents::ObsTensors x;
-      for (int f = 0; f < obs.num_fields(); ++f) {
-        BatchView one;
-        const void* ptr = obs.data(f);
-        one.size = 1;
-        one.obs = &ptr;
-        x.push_back(FieldTensor(one, spec.observation.fields[static_cast<size_t>(f)], 0).clone());
-      }
-      auto step = model->Step(x, state, {});
+      auto step = model->Step(SingleObservation(obs, spec.observation), state, {});
       state = step.state;
       const auto mask = step.info.mask[0].contiguous().to(torch::kFloat32);
       for (int u = 0; u < out.num_units; ++u) {
