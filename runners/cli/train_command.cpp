@@ -1,11 +1,13 @@
 // `rimlab train CONFIG`: dispatches on the config's `task`: `rl` (the default; PPO or A2C, see
-// train_rl.cpp), `copying` (the paper's supervised copying task) or `predict` (bouncing-balls
-// next-frame prediction, train_predict.cpp).
+// train_rl.cpp, or with `algo: bc` behaviour cloning from a dataset, train_offline.cpp), `copying`
+// (the paper's supervised copying task) or `predict` (bouncing-balls next-frame prediction,
+// train_predict.cpp).
 #include <cstdio>
 #include <fstream>
 
 #include "agents/copying_task.h"
 #include "runners/cli/commands.h"
+#include "runners/cli/train_offline.h"
 #include "runners/cli/train_predict.h"
 #include "runners/cli/train_rl.h"
 #include "runners/config/config.h"
@@ -59,7 +61,9 @@ int CmdTrain(const TrainArgs& args) {
     TrainArgs a = args;
     a.config = args.resume + "/config.yaml";
     if (IsPredictionRun(args.resume)) return TrainPrediction(Config::Load(a.config), a);
-    return TrainOnPolicy(Config::Load(a.config), a);
+    Config config = Config::Load(a.config);
+    if (IsOfflineConfig(config)) return TrainOffline(config, a);
+    return TrainOnPolicy(config, a);
   }
   if (args.config.empty()) throw std::invalid_argument("train: give a CONFIG or --resume RUN_DIR");
   Config config = Config::Load(args.config);
@@ -72,6 +76,7 @@ int CmdTrain(const TrainArgs& args) {
     return TrainCopying(config, args, name);
   }
   config.MutableSection("")->Erase("task");
+  if (IsOfflineConfig(config)) return TrainOffline(config, args);
   return TrainOnPolicy(config, args);
 }
 

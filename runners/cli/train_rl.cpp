@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runners/cli/commands.h"
+#include "runners/cli/final_eval.h"
 #include "runners/cli/train_rl.h"
 #include "runners/config/env_config.h"
 #include "runners/run/metrics_csv.h"
@@ -73,22 +74,6 @@ RunOptions RunOptionsFrom(const Config& config, const std::string& default_name)
   o.total_frames = r.Int("total_frames", o.total_frames, 1, int64_t{1} << 50);
   o.torch_threads = static_cast<int>(r.Int("torch_threads", o.torch_threads, 1, 256));
   o.learner_threads = static_cast<int>(r.Int("learner_threads", o.learner_threads, 1, 256));
-  r.Finish();
-  return o;
-}
-
-struct EvalOptions {
-  int episodes = 200;
-  std::vector<std::string> splits;
-  bool greedy = false;
-};
-
-EvalOptions EvalOptionsFrom(const Config& config) {
-  EvalOptions o;
-  ParamReader r(config.Section("eval"), "section 'eval'");
-  o.episodes = static_cast<int>(r.Int("episodes", o.episodes, 0, 100000000));
-  o.splits = r.StringList("splits", {});
-  o.greedy = r.Bool("greedy", o.greedy);
   r.Finish();
   return o;
 }
@@ -275,33 +260,7 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
   std::printf("done: %lld frames in %.1f s; checkpoint %s\n",
               static_cast<long long>(trainer.frames()), seconds, last_checkpoint.c_str());
 
-  if (eval.episodes > 0) {
-    std::vector<std::string> splits = eval.splits;
-    if (splits.empty()) splits.push_back("");
-    nlohmann::json doc;
-    std::printf("%-10s %9s  %-22s %-18s\n", "split", "episodes", "success [95% CI]",
-                "return (95% CI)");
-    for (const auto& split : splits) {
-      const EnvConfig ec = split.empty() ? env_config : env_config.WithSplit(split);
-      ActorPool eval_pool([&ec](int) { return ec.Make(); }, pool_options);
-      const EpisodeStats st =
-          Evaluate(&eval_pool, eval.episodes,
-                   RecurrentPolicy(model, eval_pool.spec(), eval_pool.num_envs(), eval.greedy,
-                                   run.seed + 104729));
-      const std::string label = split.empty() ? env_config.name : split;
-      std::printf("%-10s %9d  %.3f [%.3f, %.3f]    %.3f +- %.3f\n", label.c_str(), st.episodes,
-                  st.success_rate, st.success_low, st.success_high, st.return_mean, st.return_ci95);
-      doc["splits"][label] = {{"episodes", st.episodes},
-                              {"success_rate", st.success_rate},
-                              {"success_ci95", {st.success_low, st.success_high}},
-                              {"return_mean", st.return_mean},
-                              {"return_ci95", st.return_ci95},
-                              {"length_mean", st.length_mean}};
-    }
-    doc["checkpoint"] = last_checkpoint;
-    doc["greedy"] = eval.greedy;
-    WriteFileAtomic(dir + "/eval.json", doc.dump(2) + "\n");
-  }
+  RunFinalEvaluation(model, env_config, pool_options, eval, run.seed, last_checkpoint, dir);
   return 0;
 }
 
