@@ -94,11 +94,12 @@ std::vector<hsize_t> RowsShape(hsize_t rows, const std::vector<int64_t>& per_row
   return d;
 }
 
+/// DIR/data, where a dataset lives (and where a new one goes), or DIR itself when it is already
+/// a dataset's data directory (it holds metadata.json). The name alone decides nothing: a dataset
+/// written to a directory called "data" lives in data/data.
 std::string DataDir(const std::string& dir) {
   const fs::path p(dir);
-  if (p.filename() == "data" || (fs::exists(p / kMetadataName) && !fs::exists(p / "data"))) {
-    return p.string();
-  }
+  if (!fs::exists(p / "data" / kMetadataName) && fs::exists(p / kMetadataName)) return p.string();
   return (p / "data").string();
 }
 
@@ -222,7 +223,6 @@ Writer Writer::Create(const std::string& dir, const EnvSpec& spec, const Provena
   if (id.empty()) {
     fs::path d = fs::path(dir).lexically_normal();
     if (d.filename().empty()) d = d.parent_path();
-    if (d.filename() == "data") d = d.parent_path();
     id = d.filename().string();
   }
   m["dataset_id"] = id;

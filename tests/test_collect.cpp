@@ -79,8 +79,10 @@ void RequireReplays(const minari::Reader& r, const std::string& env_name, const 
 TEST_CASE("collect random: every episode replays from its seed; h5py walks it as Minari does",
           "[cli][collect]") {
   const std::string out = Fresh("random");
-  const Result r = Run("collect random --config configs/pickup_lstm.yaml --episodes 6 --seed 40 "
-                       "--out " + out);
+  const Result r =
+      Run("collect random --config configs/pickup_lstm.yaml --episodes 6 --seed 40 "
+          "--out " +
+          out);
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK(r.out.find("collected 6 episodes") != std::string::npos);
@@ -110,8 +112,12 @@ TEST_CASE("collect random: every episode replays from its seed; h5py walks it as
   // attributes id, seed and total_steps, totals in metadata.json.
   const std::string script =
       "import h5py, json\n"
-      "f = h5py.File(\"" + out + "/data/main_data.hdf5\", \"r\")\n"
-      "m = json.load(open(\"" + out + "/data/metadata.json\"))\n"
+      "f = h5py.File(\"" +
+      out +
+      "/data/main_data.hdf5\", \"r\")\n"
+      "m = json.load(open(\"" +
+      out +
+      "/data/metadata.json\"))\n"
       "assert m[\"total_episodes\"] == len(f.keys()) == 6, m\n"
       "total = 0\n"
       "for i in range(6):\n"
@@ -132,8 +138,9 @@ TEST_CASE("collect random: every episode replays from its seed; h5py walks it as
 TEST_CASE("collect --append continues the ids; a second collection never overwrites",
           "[cli][collect]") {
   const std::string out = Fresh("append");
-  REQUIRE(Run("collect random --config configs/pickup_lstm.yaml --episodes 3 --out " + out)
-              .status == 0);
+  REQUIRE(
+      Run("collect random --config configs/pickup_lstm.yaml --episodes 3 --out " + out).status ==
+      0);
   const std::string before = ReadFile(out + "/data/main_data.hdf5");
 
   // Without --append an existing dataset is refused and left byte for byte.
@@ -145,13 +152,17 @@ TEST_CASE("collect --append continues the ids; a second collection never overwri
   CHECK(ReadFile(out + "/data/main_data.hdf5") == before);
 
   // Another env's episodes cannot be appended.
-  const Result other = Run("collect random --config configs/distractors_lstm.yaml --episodes 2 "
-                           "--append --out " + out);
+  const Result other =
+      Run("collect random --config configs/distractors_lstm.yaml --episodes 2 "
+          "--append --out " +
+          out);
   CHECK(other.status == 2);
   CHECK(ReadFile(out + "/data/main_data.hdf5") == before);
 
-  const Result more = Run("collect random --config configs/pickup_lstm.yaml --episodes 2 "
-                          "--seed 100 --append --out " + out);
+  const Result more =
+      Run("collect random --config configs/pickup_lstm.yaml --episodes 2 "
+          "--seed 100 --append --out " +
+          out);
   INFO(more.err);
   REQUIRE(more.status == 0);
   minari::Reader reader(out);
@@ -234,21 +245,46 @@ TEST_CASE("collect: bad input is one line and exit 2", "[cli][collect]") {
     CHECK(r.status == 2);
     const std::string first = r.err.substr(0, r.err.find('\n'));
     CHECK(first.find(expect) != std::string::npos);
-    CHECK((cli_test::Lines(r.err) == 1 ||
-           r.err.find("Run with --help") == first.size() + 1));
+    CHECK((cli_test::Lines(r.err) == 1 || r.err.find("Run with --help") == first.size() + 1));
   };
   one_line_exit_2("collect random --episodes 2 --out " + out, "--config");
   one_line_exit_2("collect no/such/run --episodes 2 --out " + out, "no/such/run");
-  one_line_exit_2("collect random --config configs/pickup_lstm.yaml --episodes 2 --epsilon 1.5 "
-                  "--out " + out,
-                  "epsilon");
+  one_line_exit_2(
+      "collect random --config configs/pickup_lstm.yaml --episodes 2 --epsilon 1.5 "
+      "--out " +
+          out,
+      "epsilon");
   one_line_exit_2("collect random --config configs/pickup_lstm.yaml --episodes 0 --out " + out,
                   "episodes");
-  one_line_exit_2("collect random --config configs/pickup_lstm.yaml env.size=-3 --episodes 2 "
-                  "--out " + out,
-                  "size");
-  one_line_exit_2("collect random --config configs/pickup_lstm.yaml --split nosuch --episodes 2 "
-                  "--out " + out,
-                  "nosuch");
+  one_line_exit_2(
+      "collect random --config configs/pickup_lstm.yaml env.size=-3 --episodes 2 "
+      "--out " +
+          out,
+      "size");
+  one_line_exit_2(
+      "collect random --config configs/pickup_lstm.yaml --split nosuch --episodes 2 "
+      "--out " +
+          out,
+      "nosuch");
   CHECK_FALSE(fs::exists(out + "/data/main_data.hdf5"));
+}
+
+TEST_CASE("collect --out DIR always writes DIR/data, whatever DIR is called", "[cli][collect]") {
+  const std::string out = Fresh("named") + "/data";
+  const Result r =
+      Run("collect random --config configs/pickup_lstm.yaml --episodes 2 --out " + out);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(fs::exists(out + "/data/main_data.hdf5"));
+  CHECK(fs::exists(out + "/data/metadata.json"));
+  // Read back from the dataset directory and from its data directory alike.
+  CHECK(minari::Reader(out).total_episodes() == 2);
+  CHECK(minari::Reader(out + "/data").total_episodes() == 2);
+  const Result more =
+      Run("collect random --config configs/pickup_lstm.yaml --episodes 1 "
+          "--append --out " +
+          out);
+  INFO(more.err);
+  REQUIRE(more.status == 0);
+  CHECK(minari::Reader(out).total_episodes() == 3);
 }
