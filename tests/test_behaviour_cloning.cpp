@@ -8,6 +8,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <random>
 #include <set>
 #include <vector>
 
@@ -23,16 +26,17 @@ using namespace rimlab::agents;
 
 namespace {
 
-/// Plays `episodes` random episodes of pickup 6x6 (actions drawn from `seed`) into a store.
-EpisodeStore Recorded(int episodes, uint64_t seed) {
+/// Plays `episodes` episodes of pickup 6x6 (12-step limit: short episodes, several truncated)
+/// seeded `seed + i`, with actions from `policy(observation)`, into a store.
+EpisodeStore Recorded(int episodes, uint64_t seed,
+                      const std::function<int(const Observation&)>& policy) {
   Params p;
   p.Set("size", int64_t{6});
   p.Set("num_objects", int64_t{2});
-  p.Set("max_steps", int64_t{12});  // short episodes, several truncated
+  p.Set("max_steps", int64_t{12});
   auto env = MakeEnv("pickup", p);
   const EnvSpec& spec = env->Spec();
   EpisodeStore store(spec.observation, spec.action.num_actions);
-  std::mt19937_64 rng(seed);
   Observation obs(spec.observation);
   for (int e = 0; e < episodes; ++e) {
     env->Seed(seed + static_cast<uint64_t>(e));
@@ -48,7 +52,7 @@ EpisodeStore Recorded(int episodes, uint64_t seed) {
     TimeStep ts = env->Reset(obs.Ref());
     record();
     while (!ts.last()) {
-      const int a = static_cast<int>(rng() % static_cast<uint64_t>(spec.action.num_actions));
+      const int a = policy(obs);
       ts = env->Step(Action{a, nullptr}, obs.Ref());
       record();
       ep.actions.push_back(a);
@@ -58,6 +62,13 @@ EpisodeStore Recorded(int episodes, uint64_t seed) {
     store.Add(std::move(ep));
   }
   return store;
+}
+
+/// Random actions drawn from `seed`.
+EpisodeStore Recorded(int episodes, uint64_t seed) {
+  auto rng = std::make_shared<std::mt19937_64>(seed);
+  return Recorded(episodes, seed,
+                  [rng](const Observation&) { return static_cast<int>((*rng)() % 7); });
 }
 
 ActorCriticOptions SmallPolicy(const std::string& core) {
@@ -195,44 +206,21 @@ TEST_CASE("behaviour cloning fits a recorded policy", "[offline]") {
   // A scripted teacher that reads its view: forward, or turn left when a wall is ahead. A clone
   // must read the view too to get beyond guessing; a few hundred updates suffice.
   torch::manual_seed(4);
-  Params p;
-  p.Set("size", int64_t{6});
-  p.Set("num_objects", int64_t{2});
-  p.Set("max_steps", int64_t{12});
-  auto env = MakeEnv("pickup", p);
-  const EnvSpec& spec = env->Spec();
-  EpisodeStore store(spec.observation, spec.action.num_actions);
-  const int image = spec.observation.IndexOf("image"),
-            mission = spec.observation.IndexOf("mission");
-  REQUIRE(image >= 0);
-  REQUIRE(mission >= 0);
-  Observation obs(spec.observation);
-  for (int e = 0; e < 40; ++e) {
-    env->Seed(static_cast<uint64_t>(100 + e));
-    StoredEpisode ep;
-    ep.observations.resize(spec.observation.fields.size());
-    const auto record = [&] {
-      for (int f = 0; f < obs.num_fields(); ++f) {
-        const auto* d = static_cast<const uint8_t*>(obs.data(f));
-        ep.observations[static_cast<size_t>(f)].insert(
-            ep.observations[static_cast<size_t>(f)].end(), d, d + obs.num_bytes(f));
-      }
-    };
-    TimeStep ts = env->Reset(obs.Ref());
-    record();
-    while (!ts.last()) {
-      uint8_t features[5];
-      grid::ViewFeatures(static_cast<const uint8_t*>(obs.data(image)),
-                         static_cast<const int32_t*>(obs.data(mission)), features);
-      const int a = features[3] != 0 ? 0 : 2;  // "wall ahead": left; otherwise forward
-      ts = env->Step(Action{a, nullptr}, obs.Ref());
-      record();
-      ep.actions.push_back(a);
-      ep.rewards.push_back(static_cast<float>(ts.reward));
-      ep.terminations.push_back(ts.terminated() ? 1 : 0);
-    }
-    store.Add(std::move(ep));
-  }
+  const EpisodeStore store = Recorded(40, 100, [](const Observation& obs) {
+    // Fields in the gridworld's order: image, direction, mission.
+    uint8_t features[5];
+    grid::ViewFeatures(static_cast<const uint8_t*>(obs.data(0)),
+                       static_cast<const int32_t*>(obs.data(2)), features);
+    return features[3] != 0 ? 0 : 2;  // "wall ahead": left; otherwise forward
+  });
+  const EnvSpec spec = [] {
+    Params p;
+    p.Set("size", int64_t{6});
+    p.Set("num_objects", int64_t{2});
+    return MakeEnv("pickup", p)->Spec();
+  }();
+  REQUIRE(spec.observation.IndexOf("image") == 0);
+  REQUIRE(spec.observation.IndexOf("mission") == 2);
   ActorCritic model(spec, SmallPolicy("lstm"));
   BcConfig c;
   c.lr = 3e-3;
