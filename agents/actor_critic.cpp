@@ -193,7 +193,8 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
   const int64_t head_input =
       core->output_size() + (mission.is_empty() ? 0 : mission->output_size());
   actor = register_module("actor", Head(head_input, options_.head_hidden, num_actions_, 0.01));
-  critic = register_module("critic", Head(head_input, options_.head_hidden, 1, 1.0));
+  critic = register_module(
+      "critic", Head(head_input, options_.head_hidden, options_.q_head ? num_actions_ : 1, 1.0));
 }
 
 torch::Tensor ActorCriticImpl::Encode(const ObsTensors& obs, torch::Tensor mission_features) {
@@ -232,7 +233,12 @@ PolicyOutput ActorCriticImpl::Heads(const torch::Tensor& core_out,
       mission_features.defined() ? torch::cat({core_out, mission_features}, -1) : core_out;
   PolicyOutput out;
   out.logits = actor->forward(x);
-  out.value = critic->forward(x).squeeze(-1);
+  if (options_.q_head) {
+    out.q = critic->forward(x);
+    out.value = (torch::softmax(out.logits, -1) * out.q).sum(-1);
+  } else {
+    out.value = critic->forward(x).squeeze(-1);
+  }
   out.state = std::move(state);
   out.info = std::move(info);
   return out;
@@ -282,23 +288,46 @@ bool ActorCriticImpl::TrainingIsRandom() const {
           !c.rim.input_attention());  // without input attention the active units are drawn
 }
 
-std::shared_ptr<ActorCriticImpl> ActorCriticImpl::Replica() const {
-  // Construction initialises weights from torch's generator; the replica's are overwritten
-  // anyway, so the generator is put back to keep runs with and without replicas on one stream.
+namespace {
+
+/// A fresh model of `spec` and `options`, with torch's generator put back after construction
+/// (its initial weights are overwritten anyway, and runs with and without such models must stay
+/// on one random stream).
+std::shared_ptr<ActorCriticImpl> Twin(const EnvSpec& spec, const ActorCriticOptions& options) {
   auto gen = at::detail::getDefaultCPUGenerator();
   torch::Tensor rng;
   {
     std::lock_guard<std::mutex> lock(gen.mutex());
     rng = gen.get_state();
   }
-  auto replica = std::make_shared<ActorCriticImpl>(spec_, options_);
+  auto twin = std::make_shared<ActorCriticImpl>(spec, options);
   {
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(rng);
   }
+  return twin;
+}
+
+}  // namespace
+
+std::shared_ptr<ActorCriticImpl> ActorCriticImpl::Replica() const {
+  auto replica = Twin(spec_, options_);
   ShareParameters(*this, *replica);
   replica->train(is_training());
   return replica;
+}
+
+std::shared_ptr<ActorCriticImpl> ActorCriticImpl::Copy() const {
+  auto copy = Twin(spec_, options_);
+  torch::NoGradGuard no_grad;
+  const auto from = named_parameters(true);
+  auto to = copy->named_parameters(true);
+  for (const auto& item : from) to[item.key()].copy_(item.value());
+  const auto from_buffers = named_buffers(true);
+  auto to_buffers = copy->named_buffers(true);
+  for (const auto& item : from_buffers) to_buffers[item.key()].copy_(item.value());
+  copy->train(is_training());
+  return copy;
 }
 
 void ShareParameters(const ActorCriticImpl& source, ActorCriticImpl& replica) {

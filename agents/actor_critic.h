@@ -49,6 +49,9 @@ struct ActorCriticOptions {
   models::CoreOptions core = DefaultCore();
   /// Width of the hidden tanh layer of each head (rl-starter-files: 64).
   int64_t head_hidden = 64;
+  /// The critic outputs Q(s, a) for every action (CRR) instead of V(s); `value` is then the
+  /// policy's expectation of Q. Set by the trainer for `algo: crr`, not a config key.
+  bool q_head = false;
 
   static models::GridEncoderOptions DefaultGridOptions();
   static models::CoreOptions DefaultCore();
@@ -63,6 +66,7 @@ ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Param
 struct PolicyOutput {
   torch::Tensor logits;  ///< [B, A] (Step) or [T, B, A] (Unroll)
   torch::Tensor value;   ///< [B] or [T, B]
+  torch::Tensor q;       ///< with q_head: [B, A] or [T, B, A]; undefined otherwise
   models::State state;   ///< after the (last) step
   models::CoreInfo info;
 };
@@ -98,6 +102,9 @@ class ActorCriticImpl : public torch::nn::Module {
   /// optimiser step) but are separate autograd leaves with their own gradients; for splitting a
   /// minibatch over threads. Building it leaves torch's random generator untouched.
   std::shared_ptr<ActorCriticImpl> Replica() const;
+  /// A model of the same architecture holding its own copy of every parameter and buffer (a
+  /// target network). Building it leaves torch's random generator untouched.
+  std::shared_ptr<ActorCriticImpl> Copy() const;
 
   models::GridEncoder grid{nullptr};
   models::FrameEncoder frame{nullptr};      ///< only with encoder "frame"

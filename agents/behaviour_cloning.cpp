@@ -44,7 +44,7 @@ BehaviourCloning::BehaviourCloning(ActorCritic model, BcConfig config)
 
 BcStats BehaviourCloning::Update(const EpisodeBatch& batch) {
   model_->train();
-  optimizer_.zero_grad();
+  ZeroGrads(model_->parameters());
   const BcLoss l = BehaviourCloningLoss(model_, batch, config_.entropy_coef);
   l.loss.backward();
   BcStats s;

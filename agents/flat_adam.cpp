@@ -6,6 +6,12 @@
 
 namespace rimlab::agents {
 
+void ZeroGrads(const std::vector<torch::Tensor>& params) {
+  for (const auto& p : params) {
+    if (p.grad().defined()) const_cast<torch::Tensor&>(p).mutable_grad().zero_();
+  }
+}
+
 namespace {
 
 std::string Key(const torch::Tensor& p) {

@@ -22,6 +22,10 @@ namespace rimlab::agents {
 /// clipping); returns the norm before (0 without gradients). One operator per tensor.
 double ClipGradNorm(const std::vector<torch::Tensor>& params, double max_norm);
 
+/// Zeroes the gradients of `params` in place. Optimizer::zero_grad detaches each gradient first,
+/// which FlatAdam's gradients, views of one flat buffer, refuse.
+void ZeroGrads(const std::vector<torch::Tensor>& params);
+
 class FlatAdam : public torch::optim::Adam {
  public:
   FlatAdam(const std::vector<torch::Tensor>& params, torch::optim::AdamOptions options);

@@ -1,4 +1,4 @@
-// `rimlab train` for the offline algorithms (algo: bc): learns from a recorded Minari dataset
+// `rimlab train` for the offline algorithms (algo: bc, crr): learns from a recorded Minari dataset
 // (`dataset: DIR`, as `rimlab collect` writes it) instead of an actor pool, and keeps the run
 // directory as the on-policy trainer does: config.yaml, metrics.csv, TensorBoard, checkpoints
 // (the same archive layout, so `rimlab eval`, `collect` and the viewer load them) and eval.json
@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "agents/behaviour_cloning.h"
+#include "agents/crr.h"
 #include "data/minari_dataset.h"
 #include "runners/cli/final_eval.h"
 #include "runners/cli/train_offline.h"
@@ -30,8 +31,63 @@ namespace rimlab {
 
 namespace {
 
-const std::vector<std::string> kColumns = {"update",   "frames",  "seconds",   "nll",
-                                           "accuracy", "entropy", "grad_norm", "learning_rate"};
+const std::vector<std::string> kColumns = {
+    "update",   "frames",  "seconds", "policy_loss", "critic_loss", "nll",
+    "accuracy", "entropy", "q_mean",  "weight_mean", "grad_norm",   "learning_rate"};
+
+/// One update's figures, whatever the algorithm; NaN where it has none (BC has no critic).
+struct OfflineStats {
+  double policy_loss = 0.0, critic_loss = 0.0, nll = 0.0, accuracy = 0.0, entropy = 0.0;
+  double q_mean = 0.0, weight_mean = 0.0, grad_norm = 0.0;
+  int64_t steps = 0;
+  std::vector<double> Values() const {
+    return {policy_loss, critic_loss, nll, accuracy, entropy, q_mean, weight_mean, grad_norm};
+  }
+};
+
+/// The algorithm behind one interface: an update, its optimiser and (CRR) target network for
+/// checkpoints, its learning rate and batch size.
+class OfflineLearner {
+ public:
+  OfflineLearner(const std::string& algo, const Config& config, agents::ActorCritic model) {
+    if (algo == "crr") {
+      const auto c = agents::CrrConfigFromParams(config.Section("crr"));
+      crr_ = std::make_unique<agents::CriticRegularizedRegression>(model, c);
+      lr_ = c.lr;
+      batch_ = c.batch_episodes;
+    } else {
+      const auto c = agents::BcConfigFromParams(config.Section("bc"));
+      bc_ = std::make_unique<agents::BehaviourCloning>(model, c);
+      lr_ = c.lr;
+      batch_ = c.batch_episodes;
+    }
+  }
+  OfflineStats Update(const agents::EpisodeBatch& batch, int64_t update) {
+    OfflineStats o;
+    if (bc_) {
+      const auto s = bc_->Update(batch);
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      o = {s.nll, nan, s.nll, s.accuracy, s.entropy, nan, nan, s.grad_norm, s.steps};
+    } else {
+      const auto s = crr_->Update(batch, update);
+      const auto& l = s.loss;
+      o = {l.policy_loss, l.critic_loss, l.nll,       l.accuracy, l.entropy,
+           l.q_mean,      l.weight_mean, s.grad_norm, s.steps};
+    }
+    return o;
+  }
+  agents::FlatAdam& optimizer() { return bc_ ? bc_->optimizer() : crr_->optimizer(); }
+  /// The target network, or nullptr.
+  agents::ActorCritic* target() { return crr_ ? &crr_->target() : nullptr; }
+  double lr() const { return lr_; }
+  int64_t batch_episodes() const { return batch_; }
+
+ private:
+  std::unique_ptr<agents::BehaviourCloning> bc_;
+  std::unique_ptr<agents::CriticRegularizedRegression> crr_;
+  double lr_ = 0.0;
+  int64_t batch_ = 0;
+};
 
 struct OfflineRun {
   std::string name, algo, dataset;
@@ -48,7 +104,7 @@ OfflineRun OfflineRunFrom(const Config& config, const std::string& default_name)
   OfflineRun o;
   ParamReader r(config.Section(""), "config");
   o.name = r.String("name", default_name);
-  o.algo = r.Choice("algo", "bc", {"bc"});
+  o.algo = r.Choice("algo", "bc", {"bc", "crr"});
   o.dataset = r.String("dataset", "");
   o.seed = static_cast<uint64_t>(r.Int("seed", 1, 0, std::numeric_limits<int32_t>::max()));
   o.updates = r.Int("updates", o.updates, 1, int64_t{1} << 40);
@@ -110,7 +166,7 @@ struct OfflineState {
   double seconds = 0.0;
 };
 
-std::string Save(agents::ActorCritic& model, agents::BehaviourCloning& bc,
+std::string Save(agents::ActorCritic& model, OfflineLearner& learner,
                  const agents::EpisodeSampler& sampler, const OfflineState& st,
                  const std::string& dir) {
   std::filesystem::create_directories(dir);
@@ -120,8 +176,13 @@ std::string Save(agents::ActorCritic& model, agents::BehaviourCloning& bc,
   torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
   model->save(model_archive);
   archive.write("model", model_archive);
-  bc.optimizer().save(optimizer_archive);
+  learner.optimizer().save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
+  if (learner.target() != nullptr) {
+    torch::serialize::OutputArchive target_archive;
+    (*learner.target())->save(target_archive);
+    archive.write("target", target_archive);
+  }
   archive.write("update", Int64Tensor(st.update));
   archive.write("frames", Int64Tensor(st.frames));
   archive.write("seconds", torch::tensor({st.seconds}, torch::kFloat64));
@@ -132,7 +193,7 @@ std::string Save(agents::ActorCritic& model, agents::BehaviourCloning& bc,
   return path;
 }
 
-void Load(const std::string& path, agents::ActorCritic& model, agents::BehaviourCloning& bc,
+void Load(const std::string& path, agents::ActorCritic& model, OfflineLearner& learner,
           agents::EpisodeSampler* sampler, OfflineState* st) {
   try {
     torch::serialize::InputArchive archive, model_archive, optimizer_archive;
@@ -140,7 +201,12 @@ void Load(const std::string& path, agents::ActorCritic& model, agents::Behaviour
     archive.read("model", model_archive);
     model->load(model_archive);
     archive.read("optimizer", optimizer_archive);
-    bc.optimizer().load(optimizer_archive);
+    learner.optimizer().load(optimizer_archive);
+    if (learner.target() != nullptr) {
+      torch::serialize::InputArchive target_archive;
+      archive.read("target", target_archive);
+      (*learner.target())->load(target_archive);
+    }
     // A fresh tensor for each entry: reading into one already holding a value resizes its
     // storage, which a loaded tensor's is not.
     const auto get = [&archive](const char* key) {
@@ -164,7 +230,8 @@ void Load(const std::string& path, agents::ActorCritic& model, agents::Behaviour
 bool IsOfflineConfig(const Config& config) {
   const Param* algo = config.Section("").Find("algo");
   return algo != nullptr && std::holds_alternative<std::string>(algo->value) &&
-         std::get<std::string>(algo->value) == "bc";
+         (std::get<std::string>(algo->value) == "bc" ||
+          std::get<std::string>(algo->value) == "crr");
 }
 
 int TrainOffline(Config config, const TrainArgs& args) {
@@ -174,7 +241,6 @@ int TrainOffline(Config config, const TrainArgs& args) {
   const EnvConfig env_config = EnvConfigFrom(config);
   const PoolOptions pool_options = PoolOptionsFrom(config);
   const EvalOptions eval = EvalOptionsFrom(config);
-  const agents::BcConfig bc_config = agents::BcConfigFromParams(config.Section(run.algo));
   for (const auto& split : eval.splits) env_config.WithSplit(split);
   torch::set_num_threads(run.torch_threads);
   torch::manual_seed(run.seed);
@@ -182,8 +248,8 @@ int TrainOffline(Config config, const TrainArgs& args) {
   const auto env = env_config.Make();
   const agents::EpisodeStore store = LoadDataset(run.dataset, env->Spec());
   agents::ActorCritic model = BuildModel(config, env->Spec());
-  agents::BehaviourCloning bc(model, bc_config);
-  agents::EpisodeSampler sampler(store.num_episodes(), bc_config.batch_episodes, run.seed);
+  OfflineLearner learner(run.algo, config, model);
+  agents::EpisodeSampler sampler(store.num_episodes(), learner.batch_episodes(), run.seed);
   OfflineState st;
 
   std::string dir;
@@ -195,7 +261,7 @@ int TrainOffline(Config config, const TrainArgs& args) {
       throw std::invalid_argument(dir + ": nothing to resume, no checkpoints in " + dir +
                                   "/checkpoints");
     }
-    Load(found.back(), model, bc, &sampler, &st);
+    Load(found.back(), model, learner, &sampler, &st);
     std::printf("resuming %s from %s (update %lld)\n", dir.c_str(), found.back().c_str(),
                 static_cast<long long>(st.update));
     csv = std::make_unique<MetricsCsv>(dir + "/metrics.csv", kColumns, MetricsCsv::Mode::kResume,
@@ -214,23 +280,25 @@ int TrainOffline(Config config, const TrainArgs& args) {
       dir.c_str(), run.algo.c_str(), run.dataset.c_str(),
       static_cast<long long>(store.num_episodes()), static_cast<long long>(store.total_steps()),
       model->Describe().c_str(), static_cast<long long>(run.updates),
-      static_cast<long long>(bc_config.batch_episodes));
+      static_cast<long long>(learner.batch_episodes()));
   std::fflush(stdout);
 
   std::string last_checkpoint;
   if (resuming) last_checkpoint = ListCheckpoints(dir + "/checkpoints").back();
   StopSignalScope signals;
   bool interrupted = false;
-  double nll = 0.0, accuracy = 0.0, entropy = 0.0, grad_norm = 0.0;
+  std::vector<double> sums(OfflineStats().Values().size(), 0.0);
   int64_t window = 0;
   bool checkpoint_due = false;
   while (st.update < run.updates) {
     const auto start = std::chrono::steady_clock::now();
-    const agents::BcStats s = bc.Update(agents::MakeEpisodeBatch(store, sampler.Next()));
+    const OfflineStats s =
+        learner.Update(agents::MakeEpisodeBatch(store, sampler.Next()), st.update + 1);
     st.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ++st.update;
     st.frames += s.steps;
-    if (!std::isfinite(s.nll)) {
+    if (!std::isfinite(s.policy_loss) ||
+        (learner.target() != nullptr && !std::isfinite(s.critic_loss))) {
       std::fprintf(stderr,
                    "rimlab: failed: non-finite loss at update %lld. Stopped without saving; the "
                    "last good checkpoint is %s\n",
@@ -238,30 +306,39 @@ int TrainOffline(Config config, const TrainArgs& args) {
                    last_checkpoint.empty() ? "(none yet)" : last_checkpoint.c_str());
       return 1;
     }
-    nll += s.nll;
-    accuracy += s.accuracy;
-    entropy += s.entropy;
-    grad_norm += s.grad_norm;
+    const auto values = s.Values();
+    for (size_t i = 0; i < sums.size(); ++i) sums[i] += values[i];
     ++window;
     const bool last = st.update == run.updates;
     if (st.update % run.log_every == 0 || last) {
-      const double n = static_cast<double>(window);
-      csv->Write({static_cast<double>(st.update), static_cast<double>(st.frames), st.seconds,
-                  nll / n, accuracy / n, entropy / n, grad_norm / n, bc_config.lr});
+      std::vector<double> row = {static_cast<double>(st.update), static_cast<double>(st.frames),
+                                 st.seconds};
+      for (double v : sums) row.push_back(v / static_cast<double>(window));
+      row.push_back(learner.lr());
+      csv->Write(row);
+      // row: update, frames, seconds, policy_loss, critic_loss, nll, accuracy, entropy, q_mean,
+      // weight_mean, grad_norm, learning_rate
       if (tb) {
-        tb->AddScalars(st.update, {{"losses/nll", nll / n},
-                                   {"losses/entropy", entropy / n},
-                                   {"losses/grad_norm", grad_norm / n},
-                                   {"charts/accuracy", accuracy / n},
-                                   {"charts/learning_rate", bc_config.lr}});
+        std::vector<std::pair<std::string, double>> scalars = {
+            {"losses/policy_loss", row[3]}, {"losses/nll", row[5]},
+            {"losses/entropy", row[7]},     {"losses/grad_norm", row[10]},
+            {"charts/accuracy", row[6]},    {"charts/learning_rate", row[11]}};
+        if (!std::isnan(row[4])) {
+          scalars.push_back({"losses/critic_loss", row[4]});
+          scalars.push_back({"losses/q_values", row[8]});
+          scalars.push_back({"charts/weight_mean", row[9]});
+        }
+        tb->AddScalars(st.update, scalars);
         tb->Flush();
       }
-      std::printf("update %lld/%lld  frames %lld  nll %.4f  accuracy %.3f  entropy %.3f  %.1f s\n",
-                  static_cast<long long>(st.update), static_cast<long long>(run.updates),
-                  static_cast<long long>(st.frames), nll / n, accuracy / n, entropy / n,
+      std::printf("update %lld/%lld  frames %lld  policy %.4f", static_cast<long long>(st.update),
+                  static_cast<long long>(run.updates), static_cast<long long>(st.frames), row[3]);
+      if (!std::isnan(row[4]))
+        std::printf("  critic %.4f  q %.3f  weight %.3f", row[4], row[8], row[9]);
+      std::printf("  nll %.4f  accuracy %.3f  entropy %.3f  %.1f s\n", row[5], row[6], row[7],
                   st.seconds);
       std::fflush(stdout);
-      nll = accuracy = entropy = grad_norm = 0.0;
+      std::fill(sums.begin(), sums.end(), 0.0);
       window = 0;
     }
     // Checkpoints and stops fall on log rows, so a resumed run's rows continue the same windows.
@@ -269,7 +346,7 @@ int TrainOffline(Config config, const TrainArgs& args) {
     const bool stop =
         StopRequested() || (args.stop_after_frames > 0 && st.frames >= args.stop_after_frames);
     if (window == 0 && (checkpoint_due || last || stop)) {
-      last_checkpoint = Save(model, bc, sampler, st, dir + "/checkpoints");
+      last_checkpoint = Save(model, learner, sampler, st, dir + "/checkpoints");
       PruneCheckpoints(dir + "/checkpoints", run.keep_checkpoints);
       checkpoint_due = false;
     }

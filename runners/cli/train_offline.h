@@ -1,5 +1,5 @@
 #pragma once
-/// `rimlab train` for the offline algorithms (algo: bc), from a recorded dataset. LibTorch builds
+/// `rimlab train` for the offline algorithms (algo: bc, crr), from a recorded dataset. LibTorch builds
 /// only.
 
 #include "runners/cli/commands.h"

@@ -1,5 +1,7 @@
 #include "runners/train/policy.h"
 
+#include <variant>
+
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -14,6 +16,10 @@ namespace fs = std::filesystem;
 agents::ActorCritic BuildModel(const Config& config, const EnvSpec& spec) {
   auto options =
       agents::ActorCriticOptionsFromParams(config.Section("model"), config.Section("core"));
+  // CRR's critic values every action; its runs' checkpoints hold that head.
+  const Param* algo = config.Section("").Find("algo");
+  options.q_head = algo != nullptr && std::holds_alternative<std::string>(algo->value) &&
+                   std::get<std::string>(algo->value) == "crr";
   return agents::ActorCritic(spec, options);
 }
 
