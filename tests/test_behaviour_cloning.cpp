@@ -20,55 +20,18 @@
 #include "envs/core/env.h"
 #include "envs/grid/view_features.h"
 #include "envs/registry.h"
+#include "tests/offline_episodes.h"
 
 using namespace rimlab;
 using namespace rimlab::agents;
 
 namespace {
 
-/// Plays `episodes` episodes of pickup 6x6 (12-step limit: short episodes, several truncated)
-/// seeded `seed + i`, with actions from `policy(observation)`, into a store.
-EpisodeStore Recorded(int episodes, uint64_t seed,
-                      const std::function<int(const Observation&)>& policy) {
-  Params p;
-  p.Set("size", int64_t{6});
-  p.Set("num_objects", int64_t{2});
-  p.Set("max_steps", int64_t{12});
-  auto env = MakeEnv("pickup", p);
-  const EnvSpec& spec = env->Spec();
-  EpisodeStore store(spec.observation, spec.action.num_actions);
-  Observation obs(spec.observation);
-  for (int e = 0; e < episodes; ++e) {
-    env->Seed(seed + static_cast<uint64_t>(e));
-    StoredEpisode ep;
-    ep.observations.resize(spec.observation.fields.size());
-    const auto record = [&] {
-      for (int f = 0; f < obs.num_fields(); ++f) {
-        const auto* d = static_cast<const uint8_t*>(obs.data(f));
-        ep.observations[static_cast<size_t>(f)].insert(
-            ep.observations[static_cast<size_t>(f)].end(), d, d + obs.num_bytes(f));
-      }
-    };
-    TimeStep ts = env->Reset(obs.Ref());
-    record();
-    while (!ts.last()) {
-      const int a = policy(obs);
-      ts = env->Step(Action{a, nullptr}, obs.Ref());
-      record();
-      ep.actions.push_back(a);
-      ep.rewards.push_back(static_cast<float>(ts.reward));
-      ep.terminations.push_back(ts.terminated() ? 1 : 0);
-    }
-    store.Add(std::move(ep));
-  }
-  return store;
-}
-
 /// Random actions drawn from `seed`.
 EpisodeStore Recorded(int episodes, uint64_t seed) {
   auto rng = std::make_shared<std::mt19937_64>(seed);
-  return Recorded(episodes, seed,
-                  [rng](const Observation&) { return static_cast<int>((*rng)() % 7); });
+  return offline_test::Record(episodes, seed, 12,
+                              [rng](const Observation&) { return static_cast<int>((*rng)() % 7); });
 }
 
 ActorCriticOptions SmallPolicy(const std::string& core) {
@@ -179,16 +142,7 @@ TEST_CASE("the behaviour-cloning loss equals a step-by-step plain loop", "[offli
     const StoredEpisode& e = store.episode(id);
     auto state = model->InitialState(1);
     for (int64_t t = 0; t < e.steps(); ++t) {
-      ObsTensors obs;
-      for (size_t f = 0; f < store.spec().fields.size(); ++f) {
-        const auto& field = store.spec().fields[f];
-        std::vector<int64_t> shape = {1};
-        shape.insert(shape.end(), field.shape.begin(), field.shape.end());
-        obs.push_back(torch::from_blob(const_cast<uint8_t*>(e.observations[f].data()) +
-                                           t * static_cast<int64_t>(field.NumBytes()),
-                                       shape, TorchDType(field.dtype))
-                          .clone());
-      }
+      const ObsTensors obs = offline_test::Row(store, e, t);
       const auto out = model->Step(obs, state, {});
       state = out.state;
       const auto log_p = torch::log_softmax(out.logits[0], -1);
@@ -206,7 +160,7 @@ TEST_CASE("behaviour cloning fits a recorded policy", "[offline]") {
   // A scripted teacher that reads its view: forward, or turn left when a wall is ahead. A clone
   // must read the view too to get beyond guessing; a few hundred updates suffice.
   torch::manual_seed(4);
-  const EpisodeStore store = Recorded(40, 100, [](const Observation& obs) {
+  const EpisodeStore store = offline_test::Record(40, 100, 12, [](const Observation& obs) {
     // Fields in the gridworld's order: image, direction, mission.
     uint8_t features[5];
     grid::ViewFeatures(static_cast<const uint8_t*>(obs.data(0)),

@@ -12,6 +12,7 @@
 #include "agents/rollout.h"
 #include "envs/core/env.h"
 #include "envs/registry.h"
+#include "tests/offline_episodes.h"
 
 using namespace rimlab;
 using namespace rimlab::agents;
@@ -35,58 +36,16 @@ ActorCriticOptions QPolicy(const std::string& core) {
   return o;
 }
 
-/// Random episodes of pickup 6x6 with a 9-step limit (some truncated, some terminated).
+/// Random episodes of pickup 6x6 with a 9-step limit (some truncated, some terminated): mostly
+/// pick-ups (action 3), so that episodes end both ways.
 EpisodeStore Recorded(int episodes, uint64_t seed) {
-  Params p;
-  p.Set("size", int64_t{6});
-  p.Set("num_objects", int64_t{2});
-  p.Set("max_steps", int64_t{9});
-  auto env = MakeEnv("pickup", p);
-  const EnvSpec& spec = env->Spec();
-  EpisodeStore store(spec.observation, spec.action.num_actions);
-  std::mt19937_64 rng(seed);
-  Observation obs(spec.observation);
-  for (int e = 0; e < episodes; ++e) {
-    env->Seed(seed + static_cast<uint64_t>(e));
-    StoredEpisode ep;
-    ep.observations.resize(spec.observation.fields.size());
-    const auto record = [&] {
-      for (int f = 0; f < obs.num_fields(); ++f) {
-        const auto* d = static_cast<const uint8_t*>(obs.data(f));
-        auto& rows = ep.observations[static_cast<size_t>(f)];
-        rows.insert(rows.end(), d, d + obs.num_bytes(f));
-      }
-    };
-    TimeStep ts = env->Reset(obs.Ref());
-    record();
-    while (!ts.last()) {
-      // Mostly pick-ups (action 3) so that episodes end both ways, with rewards of both signs
-      // of surprise for the critic.
-      const int a = rng() % 3 == 0 ? 3 : static_cast<int>(rng() % 3);
-      ts = env->Step(Action{a, nullptr}, obs.Ref());
-      record();
-      ep.actions.push_back(a);
-      ep.rewards.push_back(static_cast<float>(ts.reward));
-      ep.terminations.push_back(ts.terminated() ? 1 : 0);
-    }
-    store.Add(std::move(ep));
-  }
-  return store;
+  auto rng = std::make_shared<std::mt19937_64>(seed);
+  return offline_test::Record(episodes, seed, 9, [rng](const Observation&) {
+    return (*rng)() % 3 == 0 ? 3 : static_cast<int>((*rng)() % 3);
+  });
 }
 
-ObsTensors Row(const EpisodeStore& store, const StoredEpisode& e, int64_t t) {
-  ObsTensors obs;
-  for (size_t f = 0; f < store.spec().fields.size(); ++f) {
-    const auto& field = store.spec().fields[f];
-    std::vector<int64_t> shape = {1};
-    shape.insert(shape.end(), field.shape.begin(), field.shape.end());
-    obs.push_back(torch::from_blob(const_cast<uint8_t*>(e.observations[f].data()) +
-                                       t * static_cast<int64_t>(field.NumBytes()),
-                                   shape, TorchDType(field.dtype))
-                      .clone());
-  }
-  return obs;
-}
+using offline_test::Row;
 
 }  // namespace
 
