@@ -216,4 +216,6 @@ TEST_CASE("train crr: from a random policy's data, CRR finds the paying arm and 
   CHECK(SuccessOf(base + "/runs/bc/eval.json", "bandit") < 0.5);
   const auto rows = RowsWithoutSeconds(base + "/runs/crr/metrics.csv");
   CHECK(rows.back().find(",,") == std::string::npos);  // every CRR column filled
+  // A CRR run's checkpoint holds the Q head: eval builds the same network and loads it.
+  CHECK(Run("eval " + base + "/runs/crr --episodes 8").status == 0);
 }
