@@ -87,9 +87,10 @@ int main(int argc, char** argv) {
   rimlab::TrainArgs train;
   auto* cmd_train = app.add_subcommand(
       "train",
-      "Train a policy (PPO or A2C with an lstm, gru or rim core) or the copying task; writes "
-      "runs/NAME/ (config.yaml, metrics.csv, tb/, checkpoints/, episodes/). Ctrl-C saves a "
-      "checkpoint; --resume continues exactly.");
+      "Train a policy (PPO or A2C with an lstm, gru or rim core; or behaviour cloning or CRR "
+      "from a dataset of rimlab collect: algo=bc|crr dataset=DIR), the copying task or the "
+      "balls predictor; writes runs/NAME/ (config.yaml, metrics.csv, tb/, checkpoints/, "
+      "episodes/). Ctrl-C saves a checkpoint; --resume continues exactly.");
   cmd_train->add_option("config", train.config, "YAML config (see configs/README.md)");
   cmd_train->add_option("overrides", train.overrides, "section.key=value overrides");
   cmd_train->add_option("--runs", train.runs_dir, "where run directories go (default: runs)");
