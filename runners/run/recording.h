@@ -138,6 +138,8 @@ class Replayer {
   /// Goes to `step` (0 .. length) by re-simulating from the reset when it lies behind.
   void Seek(int step);
   void Render(Frame* frame) const { env_->Render(frame); }
+  /// The observation after step() actions.
+  const Observation& observation() const { return obs_; }
 
  private:
   [[noreturn]] void Mismatch(const std::string& what) const;

@@ -30,9 +30,9 @@ class EpisodeRecorder {
                                   const std::string& dir, const std::string& policy) const;
 
  private:
-  /// One episode, not written anywhere; `player` is the replica.
-  EpisodeRecording RecordOne(agents::ActorCritic player, uint64_t episode_seed,
-                             torch::Generator* generator) const;
+  /// One episode, not written anywhere, played by a replica of `model` whose actions are
+  /// sampled from a generator seeded with `episode_seed`.
+  EpisodeRecording RecordOne(agents::ActorCritic model, uint64_t episode_seed) const;
 
   EnvConfig env_config_;
   std::string env_yaml_;
