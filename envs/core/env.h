@@ -34,6 +34,17 @@ class Environment {
   /// Draws the full state (not just the agent's view) into `frame`, resizing it.
   virtual void Render(Frame* frame) const = 0;
 
+  /// The agent's own view drawn from one of its observations (MiniGrid's get_obs_render), as
+  /// `rows` x `cols` tiles of `tile` pixels, resizing `frame`. When the policy's encoder hands its
+  /// core a set of rows * cols elements, element m is the tile at column m % cols, row m / cols,
+  /// so the viewer draws the core's attention over these tiles. Envs without such a view return
+  /// false and leave `frame` alone.
+  virtual bool RenderView(const Observation& obs, int tile, Frame* frame, int* rows,
+                          int* cols) const {
+    (void)obs, (void)tile, (void)frame, (void)rows, (void)cols;
+    return false;
+  }
+
   /// A human-readable description of the current state (mission, map), for the CLI and debugging.
   virtual std::string Describe() const { return {}; }
 

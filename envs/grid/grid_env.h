@@ -30,6 +30,8 @@ class GridEnv : public Environment {
   TimeStep Reset(const ObsRef& obs) override;
   TimeStep Step(const Action& action, const ObsRef& obs) override;
   void Render(Frame* frame) const override;
+  bool RenderView(const Observation& obs, int tile, Frame* frame, int* rows,
+                  int* cols) const override;
   std::string Describe() const override;
   /// Snapshots hold the episode state (grid, agent, carried object, step counter, mission,
   /// whether a reset is due), the RNG and the task's own state (SaveTaskState); not the options,
