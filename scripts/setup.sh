@@ -14,6 +14,11 @@ packages=(
   nlohmann-json3-dev    # rollout output, fixtures
   catch2                # tests (v2)
   libsdl2-dev           # the viewer
+  libsdl2-ttf-dev       # the viewer's text, in a real font
+  fonts-dejavu-core     # that font
+  libpng-dev            # screenshots and headless frames as PNG
+  libgif-dev            # episodes as animated GIFs
+  xvfb xauth xdotool    # the viewer's test opens a real window under Xvfb and presses keys
   libhdf5-dev           # datasets: bouncing-balls sequences (Relational-NEM's layout)
   python3-h5py          # tests read our files the way users' tools do
   gnuplot-nox           # plots: learning curves, a study's bars, prediction rollouts
