@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The viewer's cost while it waits: CPU used by rimlab_viewer in a real window under Xvfb,
 # playing TARGET (a config, played by a random policy, or a run) at 4 steps/s, then paused, over
-# SECONDS each (default 60).
+# SECONDS each (default 60). TARGET may be "--replay FILE|DIR" (a replay pauses at its end).
 # Usage: bench/viewer_idle.sh [SECONDS] [TARGET]   (from the repository root, after a build)
 set -euo pipefail
 seconds=${1:-60}
@@ -16,9 +16,9 @@ trap 'rm -f "$inner"' EXIT
 cat >"$inner" <<INNER
 set -euo pipefail
 ticks() { awk '{print \$14 + \$15}' /proc/\$1/stat; }
-"$viewer" "$target" --fps 4 >/dev/null &
+"$viewer" $target --fps 4 >/dev/null &
 pid=\$!
-wid=\$(timeout 30 xdotool search --sync --onlyvisible --name rimlab | head -1)
+wid=\$(timeout 30 xdotool search --sync --onlyvisible --pid \$pid | head -1)
 sleep 2
 hz=\$(getconf CLK_TCK)
 a=\$(ticks \$pid); sleep $seconds; b=\$(ticks \$pid)

@@ -154,6 +154,44 @@ TEST_CASE("a recorded episode composed: agent, objects, units now and the units 
   CHECK(balls_checked > 0);
 }
 
+TEST_CASE("attention over the agent's view: the active units' cells, in the encoder's order") {
+  const rimlab::EpisodeRecording rec = rimlab::LoadRecording(kFixture);
+  rimlab::Replayer replay(rec, kFixture);
+  Scene scene;
+  REQUIRE(replay.env().RenderView(replay.observation(), 16, &scene.view, &scene.view_rows,
+                                  &scene.view_cols));
+  REQUIRE(scene.view_rows == 7);
+  REQUIRE(scene.view_cols == 7);
+  scene.num_units = 2;
+  scene.set_size = 49;
+  SceneStep step;
+  step.action = 0;
+  step.unit_mask = {1.0f, 0.0f};
+  scene.steps = {step};
+  const Composer composer;
+  Frame plain;
+  const Layout L = composer.Compose(scene, 1280, 720, &plain);
+  // Unit 0 (active) reads cell 10 only, unit 1 (inactive) cell 20 only.
+  scene.input_attention.assign(2 * 50, 0.0f);
+  scene.input_attention[0 * 50 + 1 + 10] = 1.0f;
+  scene.input_attention[1 * 50 + 1 + 20] = 1.0f;
+  Frame lit;
+  composer.Compose(scene, 1280, 720, &lit);
+  const int tile = L.view_tile;
+  REQUIRE(tile > 0);
+  int changed_inside = 0;
+  int changed_outside = 0;
+  for (int y = L.view.y; y < L.view.y + L.view.h; ++y) {
+    for (int x = L.view.x; x < L.view.x + L.view.w; ++x) {
+      const bool differs = !std::equal(plain.Pixel(x, y), plain.Pixel(x, y) + 3, lit.Pixel(x, y));
+      const bool in_cell_10 = (x - L.view.x) / tile == 10 % 7 && (y - L.view.y) / tile == 10 / 7;
+      (in_cell_10 ? changed_inside : changed_outside) += differs ? 1 : 0;
+    }
+  }
+  CHECK(changed_inside == tile * tile);
+  CHECK(changed_outside == 0);
+}
+
 TEST_CASE("the layout follows the size and fits a 1280x800 screen") {
   auto source = MakeReplaySource(kFixture);
   const Composer composer;
@@ -242,12 +280,14 @@ TEST_CASE("a real window under Xvfb, driven by key presses") {
   {
     std::ofstream s(script);
     s << VIEWER_BINARY << " --replay " << fs::absolute(kFixture).string()
-      << " --size 1000x640 --shots " << (tmp / "shots") << " --fps 2 &\n"
+      << " --size 1000x640 --shots " << (tmp / "shots") << " --record " << (tmp / "record")
+      << " --fps 2 &\n"
       << "pid=$!\n"
       << "wid=$(timeout 30 xdotool search --sync --onlyvisible --name rimlab | head -1)\n"
       << "[ -n \"$wid\" ] || { kill $pid; exit 3; }\n"
       << "k() { xdotool key --window $wid \"$1\"; sleep 0.4; }\n"
-      << "k space; k r; k Right; k Right; k c; k h; k c; k q\n"
+      << "k space; k r; k Right; k Right; k c; k h; k c\n"
+      << "xdotool windowsize $wid 1100 700; sleep 0.6; k c; k q\n"
       << "wait $pid\n";
   }
   const Run r = Shell("timeout 120 xvfb-run -a -s '-screen 0 1280x800x24' bash " + script,
@@ -282,6 +322,16 @@ TEST_CASE("a real window under Xvfb, driven by key presses") {
   const uint8_t* before = shot.Pixel(500, 320);
   const uint8_t* after = help.Pixel(500, 320);
   CHECK(after[0] + after[1] + after[2] < before[0] + before[1] + before[2]);
+  // The layout followed the window to its new size.
+  const Frame resized = ReadPng(tmp / "shots/rimlab-shot-00003.png");
+  CHECK(resized.width == 1100);
+  CHECK(resized.height == 700);
+  // --record kept a frame per step shown (the start, the restart, two steps at least), at the
+  // size the viewer started with, and the same frames as PNGs.
+  const auto gif = ReadGif(tmp / "record/episode-00001.gif");
+  CHECK(gif.size() >= 4);
+  for (const Frame& f : gif) CHECK((f.width == 1000 && f.height == 640));
+  CHECK(fs::exists(tmp / "record/episode-00001/frame-00003.png"));
 }
 
 TEST_CASE("bad input: one line, exit 2, never a crash") {
@@ -318,7 +368,8 @@ TEST_CASE("bad input: one line, exit 2, never a crash") {
         "configs/distractors.yaml env.size=2" + headless,
         std::string("--replay ") + kFixture + " --size 10x10" + headless,
         std::string("--replay ") + kFixture + " --headless --frames 2",
-        std::string("--replay ") + kFixture + " --seed 3" + headless}) {
+        std::string("--replay ") + kFixture + " --seed 3" + headless,
+        tmp / "pickup_rim" + " --policy keys" + headless}) {
     const Run r = Viewer(args, tmp);
     INFO(args << "\n" << r.err);
     CHECK(r.status == 2);

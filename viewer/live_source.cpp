@@ -79,6 +79,10 @@ class LiveSource : public Source {
         throw std::invalid_argument("overrides ('" + o.overrides.front() +
                                     "') do not apply to a trained run; its config is fixed");
       }
+      if (!o.policy.empty()) {
+        throw std::invalid_argument("--policy is for configs; " + o.target +
+                                    " plays its own trained policy");
+      }
       policy_ = std::make_unique<TrainedPolicy>(LoadPolicy(o.target));
       config = policy_->config;
       title_ = Describe(*policy_);
@@ -89,6 +93,9 @@ class LiveSource : public Source {
       keys_ = o.policy == "keys";
       mode_ = keys_ ? "keyboard" : "random";
       title_ = std::string(keys_ ? "keyboard" : "random") + " play · " + o.target;
+      if (!o.policy.empty() && o.policy != "random" && o.policy != "keys") {
+        throw std::invalid_argument("--policy expects random or keys, got '" + o.policy + "'");
+      }
     }
     base_env_ = EnvConfigFrom(config);
     splits_ = base_env_.Splits();

@@ -55,9 +55,7 @@ int main(int argc, char** argv) {
   std::string replay;
   std::string target;
   bool headless = false;
-  bool live_only = false;    // an option that means nothing to a replay
-  bool config_only = false;  // an option that means nothing to a trained policy
-  bool policy_given = false;
+  bool live_only = false;  // an option that means nothing to a replay
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -77,7 +75,7 @@ int main(int argc, char** argv) {
       replay = value();
     } else if (a == "--policy") {
       live.policy = value();
-      policy_given = config_only = live_only = true;
+      live_only = true;
       if (live.policy != "random" && live.policy != "keys") Fail("--policy expects random or keys");
     } else if (a == "--split") {
       live.split = value();
@@ -122,7 +120,7 @@ int main(int argc, char** argv) {
       play.gif = true;
     } else if (a.find('=') != std::string::npos && a[0] != '-') {
       live.overrides.push_back(a);
-      config_only = live_only = true;
+      live_only = true;
     } else if (target.empty() && a[0] != '-') {
       target = a;
     } else {
@@ -151,9 +149,6 @@ int main(int argc, char** argv) {
       source = rimlab::viewer::MakeReplaySource(replay);
     } else {
       live.target = target;
-      if (live.policy.empty()) live.policy = "random";
-      (void)policy_given;
-      (void)config_only;
       source = rimlab::viewer::MakeLiveSource(live);
     }
     return headless ? rimlab::viewer::RunHeadless(source.get(), play)

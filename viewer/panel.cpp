@@ -16,6 +16,7 @@ constexpr Rgb kMarker{255, 70, 70};
 constexpr Rgb kGood{80, 220, 100};
 constexpr Rgb kBad{240, 80, 80};
 constexpr Rgb kOverlay{12, 12, 16};
+constexpr Rgb kAttention{255, 230, 80};
 constexpr int kMargin = 14;
 constexpr int kMaxHiddenRows = 64;
 
@@ -188,22 +189,26 @@ Layout Composer::Compose(const Scene& s, int width, int height, Frame* out) cons
         Rect{x0, y + small_.height() + 2, s.view_cols * L.view_tile, s.view_rows * L.view_tile};
     Blit(s.view, L.view, out);
     if (cells && next != nullptr && next->unit_mask.size() == static_cast<size_t>(s.num_units)) {
-      // Each cell's attention summed over the active units, scaled so the most-read cell is lit
-      // fully: where the units looked, not how sharply.
+      // Each cell's attention averaged over the active units, on an absolute scale: a cell is
+      // tinted fully when it gets 8 times a uniform share, so diffuse attention stays faint
+      // instead of being stretched to look sharp.
       std::vector<float> weight(static_cast<size_t>(s.set_size), 0.0f);
+      int active = 0;
       for (int k = 0; k < s.num_units; ++k) {
         if (next->unit_mask[static_cast<size_t>(k)] < 0.5f) continue;
+        ++active;
         for (int m = 0; m < s.set_size; ++m) {
           weight[static_cast<size_t>(m)] +=
               s.input_attention[static_cast<size_t>(k * (s.set_size + 1) + m + 1)];
         }
       }
-      const float top = *std::max_element(weight.begin(), weight.end());
-      for (int m = 0; m < s.set_size && top > 0; ++m) {
+      const float uniform = 1.0f / static_cast<float>(s.set_size + 1);
+      for (int m = 0; m < s.set_size && active > 0; ++m) {
+        const float share = weight[static_cast<size_t>(m)] / static_cast<float>(active) / uniform;
         const int cx = L.view.x + (m % s.view_cols) * L.view_tile;
         const int cy = L.view.y + (m / s.view_cols) * L.view_tile;
-        Tint(out, cx, cy, cx + L.view_tile, cy + L.view_tile, {255, 230, 80},
-             0.65f * weight[static_cast<size_t>(m)] / top);
+        Tint(out, cx, cy, cx + L.view_tile, cy + L.view_tile, kAttention,
+             0.7f * std::min(1.0f, share / 8.0f));
       }
     }
     row_x = L.view.x + L.view.w + 18;

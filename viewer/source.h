@@ -39,9 +39,9 @@ struct LiveOptions {
   /// A YAML config (random or keyboard play) or a run directory / checkpoint (its policy plays).
   std::string target;
   std::vector<std::string> overrides;  ///< config overrides (configs only)
-  std::string policy;                  ///< "random" or "keys" for configs; ignored for runs
-  std::string split;                   ///< "" = the config's
-  int64_t seed = -1;                   ///< -1: the config's seed
+  std::string policy;  ///< configs: "random" (default) or "keys"; runs: must stay empty
+  std::string split;   ///< "" = the config's
+  int64_t seed = -1;   ///< -1: the config's seed
   bool greedy = false;
 };
 /// Throws std::invalid_argument (exit 2) on a missing, corrupt or mismatched checkpoint or config.
