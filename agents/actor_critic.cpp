@@ -232,6 +232,16 @@ PolicyOutput ActorCriticImpl::Heads(const torch::Tensor& core_out,
   const auto x =
       mission_features.defined() ? torch::cat({core_out, mission_features}, -1) : core_out;
   PolicyOutput out;
+  if (options_.q_head && options_.q_policy) {
+    out.q = critic->forward(x);
+    const double eps = options_.q_policy_epsilon;
+    const auto greedy = torch::one_hot(out.q.argmax(-1), num_actions_).to(out.q.scalar_type());
+    out.logits = torch::log(greedy * (1.0 - eps) + eps / static_cast<double>(num_actions_));
+    out.value = std::get<0>(out.q.max(-1));
+    out.state = std::move(state);
+    out.info = std::move(info);
+    return out;
+  }
   out.logits = actor->forward(x);
   if (options_.q_head) {
     out.q = critic->forward(x);

@@ -52,6 +52,12 @@ struct ActorCriticOptions {
   /// The critic outputs Q(s, a) for every action (CRR) instead of V(s); `value` is then the
   /// policy's expectation of Q. Set by the trainer for `algo: crr`, not a config key.
   bool q_head = false;
+  /// With q_head: act epsilon-greedily on Q (DQN) instead of from the policy head, which is then
+  /// not run: logits are log((1 - eps) 1[a = argmax Q] + eps / A), eps = q_policy_epsilon, and
+  /// value is max Q. Evaluation, recording and the viewer then play the DQN's own policy; greedy
+  /// evaluation takes argmax Q. Set by the trainer for `algo: dqn`, not a config key.
+  bool q_policy = false;
+  double q_policy_epsilon = 0.01;
 
   static models::GridEncoderOptions DefaultGridOptions();
   static models::CoreOptions DefaultCore();

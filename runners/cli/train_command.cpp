@@ -7,6 +7,7 @@
 
 #include "agents/copying_task.h"
 #include "runners/cli/commands.h"
+#include "runners/cli/train_dqn.h"
 #include "runners/cli/train_offline.h"
 #include "runners/cli/train_predict.h"
 #include "runners/cli/train_rl.h"
@@ -63,6 +64,7 @@ int CmdTrain(const TrainArgs& args) {
     if (IsPredictionRun(args.resume)) return TrainPrediction(Config::Load(a.config), a);
     Config config = Config::Load(a.config);
     if (IsOfflineConfig(config)) return TrainOffline(config, a);
+    if (IsDqnConfig(config)) return TrainDqn(config, a);
     return TrainOnPolicy(config, a);
   }
   if (args.config.empty()) throw std::invalid_argument("train: give a CONFIG or --resume RUN_DIR");
@@ -77,6 +79,7 @@ int CmdTrain(const TrainArgs& args) {
   }
   config.MutableSection("")->Erase("task");
   if (IsOfflineConfig(config)) return TrainOffline(config, args);
+  if (IsDqnConfig(config)) return TrainDqn(config, args);
   return TrainOnPolicy(config, args);
 }
 

@@ -12,6 +12,7 @@
 
 #include "runners/cli/commands.h"
 #include "runners/cli/final_eval.h"
+#include "runners/cli/run_options.h"
 #include "runners/cli/train_rl.h"
 #include "runners/config/env_config.h"
 #include "runners/run/metrics_csv.h"
@@ -35,49 +36,6 @@ const std::vector<std::string> kColumns = {
     "length_mean", "success_rate",       "policy_loss", "value_loss",   "entropy",  "approx_kl",
     "clipfrac",    "explained_variance", "grad_norm",   "learning_rate"};
 
-struct LogOptions {
-  int64_t checkpoint_frames = 100000;
-  int keep_checkpoints = 3;
-  int record_episodes = 2;
-  bool tensorboard = true;
-  double progress_seconds = 10.0;
-};
-
-LogOptions LogOptionsFrom(const Config& config) {
-  LogOptions o;
-  ParamReader r(config.Section("log"), "section 'log'");
-  o.checkpoint_frames = r.Int("checkpoint_frames", o.checkpoint_frames, 1, int64_t{1} << 50);
-  o.keep_checkpoints = static_cast<int>(r.Int("keep_checkpoints", o.keep_checkpoints, 0, 1000000));
-  o.record_episodes = static_cast<int>(r.Int("record_episodes", o.record_episodes, 0, 1000));
-  o.tensorboard = r.Bool("tensorboard", o.tensorboard);
-  o.progress_seconds = r.Float("progress_seconds", o.progress_seconds, 0.0, 1e6);
-  r.Finish();
-  return o;
-}
-
-/// Everything the root section says about an RL run.
-struct RunOptions {
-  std::string name;
-  std::string algo;
-  uint64_t seed = 1;
-  int64_t total_frames = 1000000;
-  int torch_threads = 1;
-  int learner_threads = 2;
-};
-
-RunOptions RunOptionsFrom(const Config& config, const std::string& default_name) {
-  RunOptions o;
-  ParamReader r(config.Section(""), "config");
-  o.name = r.String("name", default_name);
-  o.algo = r.Choice("algo", "ppo", {"ppo", "a2c"});
-  o.seed = static_cast<uint64_t>(r.Int("seed", 1, 0, std::numeric_limits<int32_t>::max()));
-  o.total_frames = r.Int("total_frames", o.total_frames, 1, int64_t{1} << 50);
-  o.torch_threads = static_cast<int>(r.Int("torch_threads", o.torch_threads, 1, 256));
-  o.learner_threads = static_cast<int>(r.Int("learner_threads", o.learner_threads, 1, 256));
-  r.Finish();
-  return o;
-}
-
 double Nan() {
   return std::numeric_limits<double>::quiet_NaN();
 }
@@ -86,7 +44,7 @@ double Nan() {
 
 int TrainOnPolicy(Config config, const TrainArgs& args) {
   const bool resuming = !args.resume.empty();
-  const RunOptions run = RunOptionsFrom(config, StemOf(args.config));
+  const RunOptions run = RunOptionsFrom(config, StemOf(args.config), {"ppo", "a2c"});
   const std::string other = run.algo == "ppo" ? "a2c" : "ppo";
   config.CheckSections({"env", "pool", "model", "core", run.algo, "log", "eval", "debug"});
   const EnvConfig env_config = EnvConfigFrom(config);

@@ -26,15 +26,16 @@ bool IsCheckpointName(const std::string& name) {
 }
 }  // namespace
 
-std::string SaveCheckpoint(const OnPolicyTrainer& trainer, const std::string& dir) {
+std::string SaveCheckpointWith(int64_t frames, const std::string& dir,
+                               const std::function<void(torch::serialize::OutputArchive*)>& write) {
   fs::create_directories(dir);
   char name[64];
-  std::snprintf(name, sizeof(name), "%s%012lld%s", kPrefix,
-                static_cast<long long>(trainer.frames()), kSuffix);
+  std::snprintf(name, sizeof(name), "%s%012lld%s", kPrefix, static_cast<long long>(frames),
+                kSuffix);
   const std::string path = dir + "/" + name;
   const std::string tmp = path + ".tmp";
   torch::serialize::OutputArchive archive;
-  trainer.Save(&archive);
+  write(&archive);
   archive.save_to(tmp);
   std::error_code ec;
   fs::rename(tmp, path, ec);
@@ -42,17 +43,27 @@ std::string SaveCheckpoint(const OnPolicyTrainer& trainer, const std::string& di
   return path;
 }
 
-void LoadCheckpoint(OnPolicyTrainer* trainer, const std::string& path) {
+void LoadCheckpointWith(const std::string& path,
+                        const std::function<void(torch::serialize::InputArchive*)>& read) {
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path);
-    trainer->Load(&archive);
+    read(&archive);
   } catch (const c10::Error& e) {
     throw std::runtime_error(path + ": not a checkpoint of this model (" +
                              std::string(e.what_without_backtrace()) + ")");
   } catch (const std::runtime_error& e) {
     throw std::runtime_error(path + ": " + e.what());
   }
+}
+
+std::string SaveCheckpoint(const OnPolicyTrainer& trainer, const std::string& dir) {
+  return SaveCheckpointWith(trainer.frames(), dir,
+                            [&trainer](torch::serialize::OutputArchive* a) { trainer.Save(a); });
+}
+
+void LoadCheckpoint(OnPolicyTrainer* trainer, const std::string& path) {
+  LoadCheckpointWith(path, [trainer](torch::serialize::InputArchive* a) { trainer->Load(a); });
 }
 
 void LoadModelWeights(agents::ActorCritic model, const std::string& path) {

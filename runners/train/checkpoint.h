@@ -4,6 +4,7 @@
 /// checkpoint behind and the newest complete one is always the one to resume from.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,12 @@ std::string SaveCheckpoint(const OnPolicyTrainer& trainer, const std::string& di
 /// Restores the trainer from `path`; throws std::runtime_error naming the file when it cannot be
 /// read or does not fit the trainer's model and pool.
 void LoadCheckpoint(OnPolicyTrainer* trainer, const std::string& path);
+
+/// The same for any trainer: `write` fills the archive, `read` restores from it.
+std::string SaveCheckpointWith(int64_t frames, const std::string& dir,
+                               const std::function<void(torch::serialize::OutputArchive*)>& write);
+void LoadCheckpointWith(const std::string& path,
+                        const std::function<void(torch::serialize::InputArchive*)>& read);
 
 /// Loads only the model weights (evaluation, the viewer).
 void LoadModelWeights(agents::ActorCritic model, const std::string& path);

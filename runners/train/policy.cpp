@@ -16,10 +16,13 @@ namespace fs = std::filesystem;
 agents::ActorCritic BuildModel(const Config& config, const EnvSpec& spec) {
   auto options =
       agents::ActorCriticOptionsFromParams(config.Section("model"), config.Section("core"));
-  // CRR's critic values every action; its runs' checkpoints hold that head.
+  // CRR's critic values every action, and DQN acts on it; their runs' checkpoints hold that head.
   const Param* algo = config.Section("").Find("algo");
-  options.q_head = algo != nullptr && std::holds_alternative<std::string>(algo->value) &&
-                   std::get<std::string>(algo->value) == "crr";
+  const std::string name = algo != nullptr && std::holds_alternative<std::string>(algo->value)
+                               ? std::get<std::string>(algo->value)
+                               : "";
+  options.q_head = name == "crr" || name == "dqn";
+  options.q_policy = name == "dqn";
   return agents::ActorCritic(spec, options);
 }
 
