@@ -1,5 +1,7 @@
 #include "agents/r2d2.h"
 
+#include <torch/csrc/autograd/variable.h>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -197,6 +199,10 @@ R2d2Learner::R2d2Learner(ActorCritic model, R2d2Config config)
 }
 
 R2d2Stats R2d2Learner::Update(const SequenceTensors& batch) {
+  // The target network changes rarely, so its mission encoder would keep encodings made in
+  // whichever batches came first, and a resumed run (whose cache starts empty) would round them
+  // differently. Invalidating them every update makes each update depend on its batch alone.
+  for (const auto& p : target_->parameters()) torch::autograd::impl::bump_version(p);
   model_->train();
   ZeroGrads(trained_);
   R2d2Stats s;

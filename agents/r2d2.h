@@ -24,7 +24,7 @@ namespace rimlab::agents {
 
 struct R2d2Config {
   double lr = 5e-4;
-  double adam_eps = 1e-3;  ///< R2D2's
+  double adam_eps = 1e-5;  ///< R2D2's 1e-3 swamps the small gradients of returns below 1
   double max_grad_norm = 40.0;
   int64_t batch_size = 32;       ///< sequences per update
   int64_t sequence_length = 40;  ///< transitions per sequence (R2D2: 80)
@@ -40,7 +40,7 @@ struct R2d2Config {
   double importance_exponent = 0.6;
   double priority_eta = 0.9;
   double epsilon = 0.4;  ///< Ape-X: actor i of N explores with epsilon^(1 + alpha i / (N - 1))
-  double epsilon_alpha = 7.0;
+  double epsilon_alpha = 2.0;  ///< Ape-X: 7, for hundreds of actors
   bool value_rescaling = true;
   double rescaling_eps = 1e-3;
 };

@@ -329,6 +329,28 @@ TEST_CASE("a shipped config resumed at a scheduled checkpoint with recording on 
   std::system(("rm -rf " + runs).c_str());
 }
 
+TEST_CASE("a DQN run resumed from its checkpoint continues exactly: replay, priorities, actors",
+          "[cli][dqn]") {
+  // Learning starts before the stop, so the checkpoint holds a replay with updated priorities,
+  // the target network, the optimiser and the actors' generators and core states.
+  const std::string core = GENERATE(std::string("lstm"), std::string("rim"));
+  INFO(core);
+  const std::string runs = "build-test-cli-resume-dqn";
+  std::system(("rm -rf " + runs).c_str());
+  const std::string cfg =
+      "configs/dqn_" + core +
+      ".yaml total_frames=12288 dqn.learning_starts=2048 "
+      "log.checkpoint_frames=8192 log.record_episodes=1 eval.episodes=0 --runs " +
+      runs;
+  const auto [a, b] = TrainStraightAndResumed(cfg, runs, 8192);
+  REQUIRE(a.size() == 1 + 3);
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO("metrics.csv row " << i);
+    CHECK(a[i] == b[i]);
+  }
+  std::system(("rm -rf " + runs).c_str());
+}
+
 TEST_CASE("train: bad config values name the file, line and key; no run directory is made",
           "[cli]") {
   const std::string runs = "build-test-cli-bad";
@@ -407,7 +429,7 @@ TEST_CASE("Ctrl-C saves a checkpoint, exits cleanly, and the run resumes from it
 TEST_CASE("every shipped training config trains", "[cli]") {
   const std::string runs = "build-test-cli-configs";
   std::system(("rm -rf " + runs).c_str());
-  for (const char* task : {"pickup", "distractors", "balls_touch", "a2c"}) {
+  for (const char* task : {"pickup", "distractors", "balls_touch", "a2c", "dqn"}) {
     for (const char* core : {"lstm", "gru", "rim"}) {
       const std::string cfg = std::string("configs/") + task + "_" + core + ".yaml";
       if (!std::filesystem::exists(cfg)) continue;  // balls_touch ships no GRU config

@@ -116,15 +116,18 @@ int TrainDqn(Config config, const TrainArgs& args) {
   double epsilon_mean = 0.0;
   for (double e : trainer.epsilons()) epsilon_mean += e;
   epsilon_mean /= static_cast<double>(trainer.epsilons().size());
+  size_t observation_bytes = 0;
+  for (const auto& f : pool.spec().observation.fields) observation_bytes += f.NumBytes();
   std::printf(
       "run directory: %s\ndqn on %s: %s, %d envs on %d threads (epsilons %.3g..%.3g), replay "
-      "%lld steps, sequences of %lld (burn-in %lld, every %lld), %lld frames per update, %lld "
-      "frames\n",
+      "%lld steps of %.0f bytes (observation %zu: %.2fx), sequences of %lld (burn-in %lld, every "
+      "%lld), %lld frames per update, %lld frames\n",
       dir.c_str(), env_config.name.c_str(), model->Describe().c_str(), pool_options.num_envs,
       pool_options.num_threads, trainer.epsilons().front(), trainer.epsilons().back(),
-      static_cast<long long>(dqn.replay_capacity), static_cast<long long>(dqn.sequence_length),
-      static_cast<long long>(dqn.burn_in), static_cast<long long>(dqn.period),
-      static_cast<long long>(trainer.frames_per_iteration()),
+      static_cast<long long>(dqn.replay_capacity), trainer.replay().BytesPerStep(),
+      observation_bytes, trainer.replay().BytesPerStep() / static_cast<double>(observation_bytes),
+      static_cast<long long>(dqn.sequence_length), static_cast<long long>(dqn.burn_in),
+      static_cast<long long>(dqn.period), static_cast<long long>(trainer.frames_per_iteration()),
       static_cast<long long>(run.total_frames));
   std::fflush(stdout);
 
