@@ -13,6 +13,22 @@ namespace rimlab::agents {
 
 namespace {
 
+// float32 -> bfloat16 by rounding to nearest, ties to even; NaN stays NaN.
+uint16_t ToBfloat16(float f) {
+  uint32_t bits = 0;
+  std::memcpy(&bits, &f, sizeof(bits));
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0;
+  bits += 0x7FFFu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float FromBfloat16(uint16_t h) {
+  const uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f = 0.0f;
+  std::memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
 // A priority of 0 would make its sequence unreachable until it is evicted, and all zeros would
 // leave nothing to draw from.
 constexpr double kMinPriority = 1e-6;
@@ -112,7 +128,7 @@ void SequenceReplay::ResizeSlots(int64_t count) {
   slot_start_.resize(U(count), 0);
   slot_length_.resize(U(count), 0);
   slot_next_.resize(U(count), -1);
-  slot_state_.resize(U(count) * options_.state_floats, 0.0f);
+  slot_state_.resize(U(count) * options_.state_floats, 0);
   int64_t leaves = 1;
   while (leaves < count) leaves *= 2;
   if (leaves == leaves_) return;
@@ -187,8 +203,8 @@ void SequenceReplay::Add(int env, const void* const* obs, StepType type, float r
     slot_env_[s] = env;
     slot_start_[s] = t - 1;
     slot_length_[s] = 1;
-    std::copy_n(pending_state_.begin() + static_cast<std::ptrdiff_t>(e * sf), sf,
-                slot_state_.begin() + static_cast<std::ptrdiff_t>(s * sf));
+    for (size_t k = 0; k < sf; ++k)
+      slot_state_[s * sf + k] = ToBfloat16(pending_state_[e * sf + k]);
     if (tail_[e] >= 0) slot_next_[U(tail_[e])] = slot;
     if (head_[e] < 0) head_[e] = slot;
     if (open_head_[e] < 0) open_head_[e] = slot;
@@ -311,8 +327,8 @@ void SequenceReplay::Gather(const std::vector<int64_t>& ids, Batch* out) const {
       out->valid[cell] = real ? 1 : 0;
       out->last[cell] = real && types_[pos] == static_cast<uint8_t>(StepType::kLast) ? 1 : 0;
     }
-    std::copy_n(slot_state_.begin() + static_cast<std::ptrdiff_t>(s * sf), sf,
-                out->start_state.begin() + static_cast<std::ptrdiff_t>(b * sf));
+    for (size_t k = 0; k < sf; ++k)
+      out->start_state[b * sf + k] = FromBfloat16(slot_state_[s * sf + k]);
     out->first[b] =
         types_[base + U(slot_start_[s] % ring_)] == static_cast<uint8_t>(StepType::kFirst);
     out->env[b] = slot_env_[s];

@@ -170,7 +170,7 @@ TEST_CASE("stored start states equal a fresh unroll from the episode's start", "
               CHECK(all.start_state[static_cast<size_t>(s) *
                                         (all.start_state.size() / static_cast<size_t>(all.size)) +
                                     static_cast<size_t>(offset + i)] ==
-                    Approx(flat[i].item<float>()).margin(1e-5));
+                    Approx(flat[i].item<float>()).epsilon(0.004).margin(1e-6));  // kept as bfloat16
             }
             offset += flat.numel();
           }

@@ -22,6 +22,15 @@ using Batch = SequenceReplay::Batch;
 
 namespace {
 
+// States are kept as bfloat16: x rounded to 8 significant bits, ties to even (nearbyint's
+// default mode), computed here through frexp rather than bit tricks.
+float Bfloat16(float x) {
+  if (x == 0.0f) return x;
+  int e = 0;
+  const double m = std::frexp(static_cast<double>(x), &e);  // |m| in [0.5, 1)
+  return static_cast<float>(std::ldexp(std::nearbyint(std::ldexp(m, 8)), e - 8));
+}
+
 // Field 0 of every observation, so that a gathered timestep names where it came from.
 struct Stamp {
   int32_t env, episode, offset, index;
@@ -191,9 +200,9 @@ std::set<Key> CheckBatch(const Batch& batch, const Streams& streams, int length,
     REQUIRE((len == length + 1 || batch.last[static_cast<size_t>((len - 1) * n + b)] == 1 ||
              (after < steps.size() && steps[after].type == StepType::kFirst)));
     const float* state = batch.start_state.data() + 3 * b;
-    REQUIRE(state[0] == static_cast<float>(first.env));
-    REQUIRE(state[1] == static_cast<float>(first.index));
-    REQUIRE(state[2] == static_cast<float>(first.episode));
+    REQUIRE(state[0] == Bfloat16(static_cast<float>(first.env)));
+    REQUIRE(state[1] == Bfloat16(static_cast<float>(first.index)));
+    REQUIRE(state[2] == Bfloat16(static_cast<float>(first.episode)));
     keys.emplace(first.env, first.index, len);
   }
   REQUIRE(batch.steps == longest);
