@@ -361,4 +361,10 @@ torch::Tensor Entropy(const torch::Tensor& logits) {
   return -(logp.exp() * logp).sum(-1);
 }
 
+void CopyParameters(const ActorCritic& from, ActorCritic& to) {
+  torch::NoGradGuard no_grad;
+  auto target = to->named_parameters(true);
+  for (const auto& item : from->named_parameters(true)) target[item.key()].copy_(item.value());
+}
+
 }  // namespace rimlab::agents

@@ -134,6 +134,10 @@ class ActorCriticImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ActorCritic);
 
+/// Copies every parameter of `from` into `to` in place (a target network's refresh); the two
+/// must share options and spec.
+void CopyParameters(const ActorCritic& from, ActorCritic& to);
+
 /// Points every parameter of `replica` at the storage of the same parameter of `source` (same
 /// architecture required). Loading a checkpoint into `source` replaces its storage, so callers
 /// re-share before use.

@@ -93,10 +93,7 @@ CrrStats CriticRegularizedRegression::Update(const EpisodeBatch& batch, int64_t 
   s.steps = batch.steps;
   // `update` counts this one: the target follows after every target_period of them.
   if (update % config_.target_period == 0) {
-    torch::NoGradGuard no_grad;
-    const auto from = model_->named_parameters(true);
-    auto to = target_->named_parameters(true);
-    for (const auto& item : from) to[item.key()].copy_(item.value());
+    CopyParameters(model_, target_);
   }
   return s;
 }

@@ -6,8 +6,8 @@
 /// annealing. Logs approx KL ((r - 1) - log r, CleanRL's estimator), clip fraction and explained
 /// variance.
 
-#include "agents/on_policy.h"
 #include "agents/flat_adam.h"
+#include "agents/on_policy.h"
 #include "agents/parallel_gradient.h"
 
 namespace rimlab::agents {

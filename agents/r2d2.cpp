@@ -212,10 +212,7 @@ R2d2Stats R2d2Learner::Update(const SequenceTensors& batch) {
   optimizer_.step();
   ++updates_;
   if (updates_ % config_.target_period == 0) {
-    torch::NoGradGuard no_grad;
-    const auto from = model_->named_parameters(true);
-    auto to = target_->named_parameters(true);
-    for (const auto& item : from) to[item.key()].copy_(item.value());
+    CopyParameters(model_, target_);
   }
   return s;
 }

@@ -4,10 +4,10 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "runners/cli/rollout.h"
 #include "runners/config/config.h"
 #include "runners/config/env_config.h"
 #include "runners/train/evaluate.h"
-#include "runners/cli/rollout.h"
 
 namespace rimlab {
 
@@ -15,7 +15,7 @@ namespace {
 
 // Every section any command understands; a config written for training can be evaluated too.
 const std::vector<std::string> kKnownSections = {"env",  "pool", "eval", "model",
-                                                  "core", "ppo",  "a2c",  "log"};
+                                                 "core", "ppo",  "a2c",  "log"};
 
 Config LoadConfig(const std::string& path, const std::vector<std::string>& overrides) {
   Config c = Config::Load(path);

@@ -7,12 +7,11 @@
 
 #include <cmath>
 #include <cstdio>
-#include <deque>
 #include <limits>
 #include <variant>
 
 #include "runners/cli/final_eval.h"
-#include "runners/cli/run_options.h"
+#include "runners/cli/train_common.h"
 #include "runners/cli/train_dqn.h"
 #include "runners/config/env_config.h"
 #include "runners/run/metrics_csv.h"
@@ -145,7 +144,7 @@ int TrainDqn(Config config, const TrainArgs& args) {
 
   ProgressLine progress(trainer.num_iterations() * trainer.frames_per_iteration(),
                         log.progress_seconds);
-  std::deque<EpisodeSummary> recent;
+  RecentEpisodes recent;
   double seconds = 0.0;
   Window w;
   StopSignalScope signals;
@@ -174,10 +173,7 @@ int TrainDqn(Config config, const TrainArgs& args) {
       w.grad += u.grad_norm;
       ++w.updates;
     }
-    for (const auto& e : s.episodes) {
-      recent.push_back(e);
-      if (recent.size() > 100) recent.pop_front();
-    }
+    for (const auto& e : s.episodes) recent.Add(e.episode_return, e.success);
     const bool boundary = s.frames / log.checkpoint_frames !=
                           (s.frames - trainer.frames_per_iteration()) / log.checkpoint_frames;
     const bool stop =
@@ -212,17 +208,7 @@ int TrainDqn(Config config, const TrainArgs& args) {
         tb->AddScalars(s.frames, scalars);
         tb->Flush();
       }
-      double ret = Nan(), success = Nan();
-      if (!recent.empty()) {
-        ret = success = 0.0;
-        for (const auto& r : recent) {
-          ret += r.episode_return;
-          success += r.success ? 1.0 : 0.0;
-        }
-        ret /= static_cast<double>(recent.size());
-        success /= static_cast<double>(recent.size());
-      }
-      progress.Update(s.frames, sps, ret, success, seconds);
+      progress.Update(s.frames, sps, recent.ReturnMean(), recent.SuccessRate(), seconds);
       w = Window{};
     }
     if (boundary || trainer.done() || stop) save();
@@ -233,11 +219,7 @@ int TrainDqn(Config config, const TrainArgs& args) {
   }
   progress.Finish();
   if (tb) tb->Flush();
-  if (interrupted) {
-    std::printf("stopped at frames %lld; checkpoint %s\nresume with: rimlab train --resume %s\n",
-                static_cast<long long>(trainer.frames()), last_checkpoint.c_str(), dir.c_str());
-    return StopRequested() ? 130 : 0;
-  }
+  if (interrupted) return ReportStopped(trainer.frames(), last_checkpoint, dir);
   std::printf("done: %lld frames, %lld updates in %.1f s; checkpoint %s\n",
               static_cast<long long>(trainer.frames()),
               static_cast<long long>(trainer.learner().updates()), seconds,

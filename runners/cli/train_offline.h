@@ -1,6 +1,6 @@
 #pragma once
-/// `rimlab train` for the offline algorithms (algo: bc, crr), from a recorded dataset. LibTorch builds
-/// only.
+/// `rimlab train` for the offline algorithms (algo: bc, crr), from a recorded dataset. LibTorch
+/// builds only.
 
 #include "runners/cli/commands.h"
 #include "runners/config/config.h"

@@ -5,14 +5,13 @@
 #include <torch/torch.h>
 
 #include <cstdio>
-#include <deque>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "runners/cli/commands.h"
 #include "runners/cli/final_eval.h"
-#include "runners/cli/run_options.h"
+#include "runners/cli/train_common.h"
 #include "runners/cli/train_rl.h"
 #include "runners/config/env_config.h"
 #include "runners/run/metrics_csv.h"
@@ -134,7 +133,7 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
 
   ProgressLine progress(trainer.num_iterations() * trainer.frames_per_iteration(),
                         log.progress_seconds);
-  std::deque<EpisodeSummary> recent;  // for the progress line only
+  RecentEpisodes recent;
   double seconds = 0.0;
   const int64_t stop_after = args.stop_after_frames;
   StopSignalScope signals;
@@ -182,22 +181,8 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
       tb->AddScalars(s.frames, scalars);
       tb->Flush();  // TensorBoard sees the run as it goes; a kill leaves whole records
     }
-    for (const auto& e : s.episodes) {
-      recent.push_back(e);
-      if (recent.size() > 100) recent.pop_front();
-    }
-    double ret = Nan(), success = Nan();
-    if (!recent.empty()) {
-      ret = 0.0;
-      success = 0.0;
-      for (const auto& e : recent) {
-        ret += e.episode_return;
-        success += e.success ? 1.0 : 0.0;
-      }
-      ret /= static_cast<double>(recent.size());
-      success /= static_cast<double>(recent.size());
-    }
-    progress.Update(s.frames, sps, ret, success, seconds);
+    for (const auto& e : s.episodes) recent.Add(e.episode_return, e.success);
+    progress.Update(s.frames, sps, recent.ReturnMean(), recent.SuccessRate(), seconds);
 
     const bool boundary = s.frames / log.checkpoint_frames !=
                           (s.frames - trainer.frames_per_iteration()) / log.checkpoint_frames;
@@ -210,11 +195,7 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
   }
   progress.Finish();
   if (tb) tb->Flush();
-  if (interrupted) {
-    std::printf("stopped at frames %lld; checkpoint %s\nresume with: rimlab train --resume %s\n",
-                static_cast<long long>(trainer.frames()), last_checkpoint.c_str(), dir.c_str());
-    return StopRequested() ? 130 : 0;
-  }
+  if (interrupted) return ReportStopped(trainer.frames(), last_checkpoint, dir);
   std::printf("done: %lld frames in %.1f s; checkpoint %s\n",
               static_cast<long long>(trainer.frames()), seconds, last_checkpoint.c_str());
 

@@ -203,10 +203,7 @@ void DqnTrainer::Save(torch::serialize::OutputArchive* archive) const {
   archive->write("iteration", scalar(iteration_));
   archive->write("frames", scalar(frames_));
   archive->write("updates", scalar(learner_.updates()));
-  archive->write("num_state_tensors", scalar(static_cast<int64_t>(state_.tensors.size())));
-  for (size_t i = 0; i < state_.tensors.size(); ++i) {
-    archive->write("state_" + std::to_string(i), state_.tensors[i]);
-  }
+  WriteCoreState(archive, state_);
   archive->write("torch_rng", GetTorchRngState());
   archive->write("actor_rng", RngTensor(actor_rng_));
   archive->write("replay_rng", RngTensor(replay_rng_));
@@ -230,19 +227,7 @@ void DqnTrainer::Load(torch::serialize::InputArchive* archive) {
   iteration_ = read("iteration").item<int64_t>();
   frames_ = read("frames").item<int64_t>();
   learner_.set_updates(read("updates").item<int64_t>());
-  const int64_t num_state = read("num_state_tensors").item<int64_t>();
-  auto fresh = model_->InitialState(pool_->num_envs());
-  if (num_state != static_cast<int64_t>(fresh.tensors.size())) {
-    throw std::runtime_error("checkpoint: its core state does not fit this model");
-  }
-  for (int64_t i = 0; i < num_state; ++i) {
-    auto t = read("state_" + std::to_string(i));
-    if (!t.sizes().equals(fresh.tensors[static_cast<size_t>(i)].sizes())) {
-      throw std::runtime_error("checkpoint: its core state does not fit this model or pool");
-    }
-    fresh.tensors[static_cast<size_t>(i)] = t;
-  }
-  state_ = std::move(fresh);
+  state_ = ReadCoreState(archive, model_->InitialState(pool_->num_envs()));
   SetTorchRngState(read("torch_rng"));
   SetRng(&actor_rng_, read("actor_rng"));
   SetRng(&replay_rng_, read("replay_rng"));

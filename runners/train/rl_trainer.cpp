@@ -60,6 +60,30 @@ agents::ObsTensors SingleObservation(const Observation& obs, const ObservationSp
   return x;
 }
 
+void WriteCoreState(torch::serialize::OutputArchive* archive, const models::State& state) {
+  archive->write("num_state_tensors", Int64Scalar(static_cast<int64_t>(state.tensors.size())));
+  for (size_t i = 0; i < state.tensors.size(); ++i) {
+    archive->write("state_" + std::to_string(i), state.tensors[i]);
+  }
+}
+
+models::State ReadCoreState(torch::serialize::InputArchive* archive, models::State fresh) {
+  torch::Tensor count;
+  archive->read("num_state_tensors", count);
+  if (count.item<int64_t>() != static_cast<int64_t>(fresh.tensors.size())) {
+    throw std::runtime_error("checkpoint: its core state does not fit this model");
+  }
+  for (size_t i = 0; i < fresh.tensors.size(); ++i) {
+    torch::Tensor t;  // read() into a defined tensor would copy into its storage
+    archive->read("state_" + std::to_string(i), t);
+    if (!t.sizes().equals(fresh.tensors[i].sizes())) {
+      throw std::runtime_error("checkpoint: its core state does not fit this model or pool");
+    }
+    fresh.tensors[i] = t;
+  }
+  return fresh;
+}
+
 torch::Tensor GetTorchRngState() {
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
@@ -171,10 +195,7 @@ void OnPolicyTrainer::Save(torch::serialize::OutputArchive* archive) const {
   archive->write("optimizer", optimizer_archive);
   archive->write("iteration", Int64Scalar(iteration_));
   archive->write("frames", Int64Scalar(frames_));
-  archive->write("num_state_tensors", Int64Scalar(static_cast<int64_t>(state_.tensors.size())));
-  for (size_t i = 0; i < state_.tensors.size(); ++i) {
-    archive->write("state_" + std::to_string(i), state_.tensors[i]);
-  }
+  WriteCoreState(archive, state_);
   archive->write("torch_rng", GetTorchRngState());
   const std::string pool = pool_->SaveState();
   archive->write("pool", torch::from_blob(const_cast<char*>(pool.data()),
@@ -197,19 +218,7 @@ void OnPolicyTrainer::Load(torch::serialize::InputArchive* archive) {
   };
   iteration_ = read("iteration").item<int64_t>();
   frames_ = read("frames").item<int64_t>();
-  const int64_t num_state = read("num_state_tensors").item<int64_t>();
-  auto fresh = model_->InitialState(buffer_.envs);
-  if (num_state != static_cast<int64_t>(fresh.tensors.size())) {
-    throw std::runtime_error("checkpoint: its core state does not fit this model");
-  }
-  for (int64_t i = 0; i < num_state; ++i) {
-    auto t = read("state_" + std::to_string(i));
-    if (!t.sizes().equals(fresh.tensors[static_cast<size_t>(i)].sizes())) {
-      throw std::runtime_error("checkpoint: its core state does not fit this model or pool");
-    }
-    fresh.tensors[static_cast<size_t>(i)] = t;
-  }
-  state_ = std::move(fresh);
+  state_ = ReadCoreState(archive, model_->InitialState(buffer_.envs));
   SetTorchRngState(read("torch_rng"));
   auto pool = read("pool").contiguous();
   pool_->LoadState(std::string(reinterpret_cast<const char*>(pool.data_ptr<uint8_t>()),

@@ -92,6 +92,11 @@ torch::Tensor FieldTensor(const BatchView& batch, const ArraySpec& field, int in
 /// the input of a policy stepped episode by episode (collection, unit analysis).
 agents::ObsTensors SingleObservation(const Observation& obs, const ObservationSpec& spec);
 
+/// The core state in a checkpoint archive ("num_state_tensors", "state_<i>"), for the trainers.
+void WriteCoreState(torch::serialize::OutputArchive* archive, const models::State& state);
+/// Reads it back into tensors shaped as `fresh`'s; throws std::runtime_error when they differ.
+models::State ReadCoreState(torch::serialize::InputArchive* archive, models::State fresh);
+
 /// Torch's default CPU generator state, for checkpoints.
 torch::Tensor GetTorchRngState();
 void SetTorchRngState(const torch::Tensor& state);

@@ -1,9 +1,11 @@
 #pragma once
-/// The root and `log` sections of an RL run, read the same way by the on-policy and the DQN
-/// trainers.
+/// What the RL trainers' commands (on-policy and DQN) share: the root and `log` sections, the
+/// progress line's recent-episode means, and the message after a stop.
 
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runners/config/config.h"
@@ -34,5 +36,20 @@ struct RunOptions {
 /// The root section; `algos` are the values `algo` may take here, the first the default.
 RunOptions RunOptionsFrom(const Config& config, const std::string& default_name,
                           const std::vector<std::string>& algos);
+
+/// The last 100 finished episodes' return and success, for the progress line.
+class RecentEpisodes {
+ public:
+  void Add(float episode_return, bool success);
+  double ReturnMean() const;   ///< NaN before the first episode
+  double SuccessRate() const;  ///< NaN before the first episode
+
+ private:
+  std::deque<std::pair<float, bool>> episodes_;
+};
+
+/// Prints where a stopped run's checkpoint is and how to resume it; returns the exit status:
+/// 130 after Ctrl-C, 0 after --stop-after-frames.
+int ReportStopped(int64_t frames, const std::string& checkpoint, const std::string& dir);
 
 }  // namespace rimlab

@@ -1,6 +1,9 @@
-#include "runners/cli/run_options.h"
+#include "runners/cli/train_common.h"
 
+#include <cstdio>
 #include <limits>
+
+#include "runners/run/stop_signal.h"
 
 namespace rimlab {
 
@@ -28,6 +31,31 @@ RunOptions RunOptionsFrom(const Config& config, const std::string& default_name,
   o.learner_threads = static_cast<int>(r.Int("learner_threads", o.learner_threads, 1, 256));
   r.Finish();
   return o;
+}
+
+void RecentEpisodes::Add(float episode_return, bool success) {
+  episodes_.emplace_back(episode_return, success);
+  if (episodes_.size() > 100) episodes_.pop_front();
+}
+
+double RecentEpisodes::ReturnMean() const {
+  if (episodes_.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double sum = 0.0;
+  for (const auto& e : episodes_) sum += e.first;
+  return sum / static_cast<double>(episodes_.size());
+}
+
+double RecentEpisodes::SuccessRate() const {
+  if (episodes_.empty()) return std::numeric_limits<double>::quiet_NaN();
+  double sum = 0.0;
+  for (const auto& e : episodes_) sum += e.second ? 1.0 : 0.0;
+  return sum / static_cast<double>(episodes_.size());
+}
+
+int ReportStopped(int64_t frames, const std::string& checkpoint, const std::string& dir) {
+  std::printf("stopped at frames %lld; checkpoint %s\nresume with: rimlab train --resume %s\n",
+              static_cast<long long>(frames), checkpoint.c_str(), dir.c_str());
+  return StopRequested() ? 130 : 0;
 }
 
 }  // namespace rimlab
