@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
   rimlab::TrainArgs train;
   auto* cmd_train = app.add_subcommand(
       "train",
-      "Train a policy (PPO or A2C with an lstm, gru or rim core; or behaviour cloning or CRR "
+      "Train a policy (PPO, A2C or recurrent DQN with an lstm, gru or rim core: algo=ppo|a2c|dqn; "
+      "or behaviour cloning or CRR "
       "from a dataset of rimlab collect: algo=bc|crr dataset=DIR), the copying task or the "
       "balls predictor; writes runs/NAME/ (config.yaml, metrics.csv, tb/, checkpoints/, "
       "episodes/). Ctrl-C saves a checkpoint; --resume continues exactly.");

@@ -1,5 +1,6 @@
 // `rimlab train CONFIG`: dispatches on the config's `task`: `rl` (the default; PPO or A2C, see
-// train_rl.cpp, or with `algo: bc` behaviour cloning from a dataset, train_offline.cpp), `copying`
+// train_rl.cpp; `algo: dqn`, train_dqn.cpp; or with `algo: bc` or `crr` learning from a dataset,
+// train_offline.cpp), `copying`
 // (the paper's supervised copying task) or `predict` (bouncing-balls next-frame prediction,
 // train_predict.cpp).
 #include <cstdio>
