@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <limits>
 
+#include "runners/run/run_dir.h"
 #include "runners/run/stop_signal.h"
+#include "runners/train/checkpoint.h"
 
 namespace rimlab {
 
@@ -31,6 +33,33 @@ RunOptions RunOptionsFrom(const Config& config, const std::string& default_name,
   o.learner_threads = static_cast<int>(r.Int("learner_threads", o.learner_threads, 1, 256));
   r.Finish();
   return o;
+}
+
+OpenedRun OpenRun(const TrainArgs& args, const Config& config, const std::string& name,
+                  const std::vector<std::string>& columns, bool tensorboard,
+                  const std::function<int64_t(const std::string& checkpoint)>& restore) {
+  OpenedRun run;
+  if (!args.resume.empty()) {
+    run.dir = args.resume;
+    const auto checkpoints = ListCheckpoints(run.dir + "/checkpoints");
+    if (checkpoints.empty()) {
+      throw std::invalid_argument(run.dir + ": nothing to resume, no checkpoints in " + run.dir +
+                                  "/checkpoints");
+    }
+    const int64_t frames = restore(checkpoints.back());
+    std::printf("resuming %s from %s (frames %lld)\n", run.dir.c_str(), checkpoints.back().c_str(),
+                static_cast<long long>(frames));
+    run.csv = std::make_unique<MetricsCsv>(run.dir + "/metrics.csv", columns,
+                                           MetricsCsv::Mode::kResume, frames);
+    if (tensorboard) ReplaceTensorBoardFiles(run.dir + "/tb", frames);
+  } else {
+    run.dir = CreateRunDir(args.runs_dir, name);
+    WriteFileAtomic(run.dir + "/config.yaml", config.ToYaml());
+    run.csv =
+        std::make_unique<MetricsCsv>(run.dir + "/metrics.csv", columns, MetricsCsv::Mode::kCreate);
+  }
+  if (tensorboard) run.tb = std::make_unique<TensorBoardWriter>(run.dir + "/tb");
+  return run;
 }
 
 void RecentEpisodes::Add(float episode_return, bool success) {

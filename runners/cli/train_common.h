@@ -4,11 +4,16 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "runners/cli/commands.h"
 #include "runners/config/config.h"
+#include "runners/run/metrics_csv.h"
+#include "runners/run/tensorboard.h"
 
 namespace rimlab {
 
@@ -36,6 +41,21 @@ struct RunOptions {
 /// The root section; `algos` are the values `algo` may take here, the first the default.
 RunOptions RunOptionsFrom(const Config& config, const std::string& default_name,
                           const std::vector<std::string>& algos);
+
+/// A training run's directory, opened for writing.
+struct OpenedRun {
+  std::string dir;
+  std::unique_ptr<MetricsCsv> csv;
+  std::unique_ptr<TensorBoardWriter> tb;  ///< null when log.tensorboard is off
+};
+
+/// A new run directory under args.runs_dir named `name` (config.yaml written), or with
+/// args.resume the run's own, after `restore` has loaded its newest checkpoint and returned the
+/// frames it holds; metrics.csv and the TensorBoard files are cut back to those frames. Throws
+/// std::invalid_argument when there is nothing to resume.
+OpenedRun OpenRun(const TrainArgs& args, const Config& config, const std::string& name,
+                  const std::vector<std::string>& columns, bool tensorboard,
+                  const std::function<int64_t(const std::string& checkpoint)>& restore);
 
 /// The last 100 finished episodes' return and success, for the progress line.
 class RecentEpisodes {

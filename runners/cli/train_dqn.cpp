@@ -84,33 +84,15 @@ int TrainDqn(Config config, const TrainArgs& args) {
     return 0;
   }
 
-  std::string dir;
-  std::unique_ptr<MetricsCsv> csv;
-  const auto save_to = [&trainer](const std::string& checkpoint_dir) {
-    return SaveCheckpointWith(trainer.frames(), checkpoint_dir,
-                              [&trainer](torch::serialize::OutputArchive* a) { trainer.Save(a); });
-  };
-  if (resuming) {
-    dir = args.resume;
-    const auto checkpoints = ListCheckpoints(dir + "/checkpoints");
-    if (checkpoints.empty()) {
-      throw std::invalid_argument(dir + ": nothing to resume, no checkpoints in " + dir +
-                                  "/checkpoints");
-    }
-    LoadCheckpointWith(checkpoints.back(),
-                       [&trainer](torch::serialize::InputArchive* a) { trainer.Load(a); });
-    std::printf("resuming %s from %s (frames %lld)\n", dir.c_str(), checkpoints.back().c_str(),
-                static_cast<long long>(trainer.frames()));
-    csv = std::make_unique<MetricsCsv>(dir + "/metrics.csv", kColumns, MetricsCsv::Mode::kResume,
-                                       trainer.frames());
-    if (log.tensorboard) ReplaceTensorBoardFiles(dir + "/tb", trainer.frames());
-  } else {
-    dir = CreateRunDir(args.runs_dir, run.name);
-    WriteFileAtomic(dir + "/config.yaml", config.ToYaml());
-    csv = std::make_unique<MetricsCsv>(dir + "/metrics.csv", kColumns, MetricsCsv::Mode::kCreate);
-  }
-  std::unique_ptr<TensorBoardWriter> tb;
-  if (log.tensorboard) tb = std::make_unique<TensorBoardWriter>(dir + "/tb");
+  OpenedRun opened = OpenRun(
+      args, config, run.name, kColumns, log.tensorboard, [&](const std::string& checkpoint) {
+        LoadCheckpointWith(checkpoint,
+                           [&trainer](torch::serialize::InputArchive* a) { trainer.Load(a); });
+        return trainer.frames();
+      });
+  const std::string& dir = opened.dir;
+  auto& csv = opened.csv;
+  auto& tb = opened.tb;
 
   double epsilon_mean = 0.0;
   for (double e : trainer.epsilons()) epsilon_mean += e;
@@ -134,7 +116,9 @@ int TrainDqn(Config config, const TrainArgs& args) {
   const std::string checkpoint_dir = dir + "/checkpoints";
   std::string last_checkpoint = resuming ? ListCheckpoints(checkpoint_dir).back() : "";
   const auto save = [&]() {
-    last_checkpoint = save_to(checkpoint_dir);
+    last_checkpoint =
+        SaveCheckpointWith(trainer.frames(), checkpoint_dir,
+                           [&trainer](torch::serialize::OutputArchive* a) { trainer.Save(a); });
     PruneCheckpoints(checkpoint_dir, log.keep_checkpoints);
     if (log.record_episodes > 0) {
       recorder.Record(model, trainer.frames(), log.record_episodes, dir + "/episodes",

@@ -84,28 +84,14 @@ int TrainOnPolicy(Config config, const TrainArgs& args) {
     return 0;
   }
 
-  std::string dir;
-  std::unique_ptr<MetricsCsv> csv;
-  if (resuming) {
-    dir = args.resume;
-    const auto checkpoints = ListCheckpoints(dir + "/checkpoints");
-    if (checkpoints.empty()) {
-      throw std::invalid_argument(dir + ": nothing to resume, no checkpoints in " + dir +
-                                  "/checkpoints");
-    }
-    LoadCheckpoint(&trainer, checkpoints.back());
-    std::printf("resuming %s from %s (frames %lld)\n", dir.c_str(), checkpoints.back().c_str(),
-                static_cast<long long>(trainer.frames()));
-    csv = std::make_unique<MetricsCsv>(dir + "/metrics.csv", kColumns, MetricsCsv::Mode::kResume,
-                                       trainer.frames());
-    if (log.tensorboard) ReplaceTensorBoardFiles(dir + "/tb", trainer.frames());
-  } else {
-    dir = CreateRunDir(args.runs_dir, run.name);
-    WriteFileAtomic(dir + "/config.yaml", config.ToYaml());
-    csv = std::make_unique<MetricsCsv>(dir + "/metrics.csv", kColumns, MetricsCsv::Mode::kCreate);
-  }
-  std::unique_ptr<TensorBoardWriter> tb;
-  if (log.tensorboard) tb = std::make_unique<TensorBoardWriter>(dir + "/tb");
+  OpenedRun opened = OpenRun(args, config, run.name, kColumns, log.tensorboard,
+                             [&](const std::string& checkpoint) {
+                               LoadCheckpoint(&trainer, checkpoint);
+                               return trainer.frames();
+                             });
+  const std::string& dir = opened.dir;
+  auto& csv = opened.csv;
+  auto& tb = opened.tb;
 
   std::printf(
       "run directory: %s\n%s on %s: %s, %d envs on %d threads, torch threads %d, learner "
