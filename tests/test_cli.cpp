@@ -351,6 +351,23 @@ TEST_CASE("a DQN run resumed from its checkpoint continues exactly: replay, prio
   std::system(("rm -rf " + runs).c_str());
 }
 
+TEST_CASE("DQN learns a tiny grid within a capped number of updates", "[.slow][slow][dqn]") {
+  // The shipped LSTM config on pickup 5x5 with one object, 150,000 frames (2,266 updates), seed
+  // 1, evaluated greedily. DQN is seed-sensitive here: seed 2 reached only 0.06 at this budget
+  // (docs/dqn.md), so this is a regression check of one measured run, not a claim about seeds.
+  const std::string runs = "build-test-cli-dqn-learns";
+  std::system(("rm -rf " + runs).c_str());
+  const Result r =
+      Run("train configs/dqn_lstm.yaml env.size=5 env.num_objects=1 total_frames=150000 "
+          "dqn.learning_starts=5000 eval.episodes=200 seed=1 --runs " +
+          runs);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto eval = nlohmann::json::parse(ReadFile(runs + "/dqn_lstm/eval.json"));
+  CHECK(eval["splits"]["pickup"]["success_rate"].get<double>() >= 0.7);
+  std::system(("rm -rf " + runs).c_str());
+}
+
 TEST_CASE("train: bad config values name the file, line and key; no run directory is made",
           "[cli]") {
   const std::string runs = "build-test-cli-bad";

@@ -316,18 +316,3 @@ TEST_CASE("DQN learns to recall a cue across a delay (the core's memory is neede
   // A memoryless policy scores 0.5.
   CHECK(TrainAndEvaluate("memory", p, o, c, 40000, 200) >= 0.95);
 }
-
-TEST_CASE("DQN learns a tiny grid within a capped number of updates", "[.slow][slow]") {
-  Params p;
-  p.Set("size", int64_t{5});
-  p.Set("num_objects", int64_t{1});
-  ActorCriticOptions o;  // pickup_lstm's network: conv encoder, FiLM, LSTM 64
-  o.film = true;
-  o.core.hidden_size = 64;
-  o.q_head = true;
-  o.q_policy = true;
-  R2d2Config c;  // the shipped defaults
-  c.learning_starts = 5000;
-  // 150k frames are 2,266 updates; random actions succeed on about a quarter of the episodes.
-  CHECK(TrainAndEvaluate("pickup", p, o, c, 150000, 200) >= 0.8);
-}
