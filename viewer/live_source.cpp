@@ -244,12 +244,7 @@ class LiveSource : public Source {
       st.action_probs = std::move(d.action_probs);
       st.value = d.value;
       st.unit_mask = std::move(d.unit_mask);
-      if (!d.input_attention.empty()) {
-        const size_t row = static_cast<size_t>(d.set_size) + 1;
-        for (size_t k = 0; k * row < d.input_attention.size(); ++k) {
-          st.unit_null_attention.push_back(d.input_attention[k * row]);
-        }
-      }
+      st.unit_null_attention = d.NullAttention();
       if (player_->num_units() == 0) st.hidden = std::move(d.hidden);
       attention_ = std::move(d.input_attention);
       set_size_ = d.set_size;

@@ -15,6 +15,13 @@ std::vector<float> ToVector(const torch::Tensor& t) {
 
 }  // namespace
 
+std::vector<float> PolicyDecision::NullAttention() const {
+  std::vector<float> out;
+  const size_t row = static_cast<size_t>(set_size) + 1;
+  for (size_t k = 0; k * row < input_attention.size(); ++k) out.push_back(input_attention[k * row]);
+  return out;
+}
+
 PolicyPlayer::PolicyPlayer(agents::ActorCritic model, std::unique_ptr<Environment> env,
                            uint64_t seed)
     : model_(model->Replica()),

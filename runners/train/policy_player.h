@@ -26,6 +26,9 @@ struct PolicyDecision {
   /// set_size is 1 unless the encoder hands the core a set of cells.
   std::vector<float> input_attention;
   int set_size = 0;
+  /// Each unit's attention on the null element (column 0 of its input_attention row); empty
+  /// for other cores.
+  std::vector<float> NullAttention() const;
   /// The core's output state h (LSTM, GRU) or the units' h side by side (RIM).
   std::vector<float> hidden;
 };

@@ -20,13 +20,7 @@ EpisodeRecording EpisodeRecorder::RecordOne(agents::ActorCritic model,
     extras.action_probs = std::move(d.action_probs);
     extras.value = d.value;
     extras.unit_mask = std::move(d.unit_mask);
-    if (!d.input_attention.empty()) {
-      // Column 0 of each unit's row: its attention on the null element.
-      const size_t row = static_cast<size_t>(d.set_size) + 1;
-      for (size_t k = 0; k * row < d.input_attention.size(); ++k) {
-        extras.unit_null_attention.push_back(d.input_attention[k * row]);
-      }
-    }
+    extras.unit_null_attention = d.NullAttention();
     const TimeStep& ts = player.Apply(d.action);
     // Rewards alone miss many changes (a failed walk earns 0 in any layout); the observation
     // checksum catches a replay that drifts.
