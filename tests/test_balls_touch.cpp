@@ -5,10 +5,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <memory>
 #include <set>
 #include <string>
 #include <tuple>
 
+#include "common/rng.h"
 #include "envs/registry.h"
 
 using namespace rimlab;
@@ -227,4 +229,116 @@ TEST_CASE("the splits draw what they say", "[balls_touch]") {
   Params unknown;
   unknown.Set("colour", std::string("red"));
   CHECK_THROWS_WITH(MakeEnv("balls_touch", unknown), Catch::Contains("colour"));
+}
+
+namespace {
+
+std::unique_ptr<Environment> MakeFeatures(const std::string& split) {
+  Params p;
+  p.Set("split", split);
+  p.Set("features", true);
+  return MakeEnv("balls_touch", p);
+}
+
+/// Where the frame draws a point given in features (box-centred, y up): its pixel column and row.
+std::pair<double, double> FramePixel(double x, double y) {
+  const double inner = 28.0;  // 32 - 2 * border
+  return {2.0 + (x + 0.5) * inner, 2.0 + (0.5 - y) * inner};
+}
+
+}  // namespace
+
+TEST_CASE("the feature observation says what the frame shows", "[balls_touch]") {
+  for (const std::string split : {"train", "more", "novel"}) {
+    auto frames = Make(split);
+    auto features = MakeFeatures(split);
+    REQUIRE(features->Spec().observation.fields.size() == 1);
+    REQUIRE(features->Spec().observation.fields[0].name == "features");
+    REQUIRE(features->Spec().observation.fields[0].NumElements() == 104);
+    Observation fobs(frames->Spec().observation), xobs(features->Spec().observation);
+    frames->Seed(13);
+    features->Seed(13);
+    Rng rng(4);
+    int checked_slots = 0;
+    for (int e = 0; e < 10; ++e) {
+      frames->Reset(fobs.Ref());
+      features->Reset(xobs.Ref());
+      for (int t = 0; t < 30; ++t) {
+        View v;
+        v.px = fobs.Field<uint8_t>(0);
+        const float* f = xobs.Field<float>(0);
+        // The target's colour is the border's.
+        const Rgb3 target = v.target();
+        CHECK(std::lround(f[4] * 255) == target.r);
+        CHECK(std::lround(f[5] * 255) == target.g);
+        CHECK(std::lround(f[6] * 255) == target.b);
+        CHECK(f[7] == Approx(t / 100.0));
+        // The agent sits where the white blob is.
+        double ax = 0, ay = 0;
+        REQUIRE(v.Centroid(kWhite, &ax, &ay));
+        const auto [px, py] = FramePixel(f[0], f[1]);
+        CHECK(std::abs(ax - px) < 1.5);
+        CHECK(std::abs(ay - py) < 1.5);
+        // One present slot per ball, nearest first, each over a pixel of its colour; the rest 0.
+        const int balls = split == "more" ? 6 : 3;
+        double last = 0;
+        for (int s = 0; s < 12; ++s) {
+          const float* slot = f + 8 + 8 * s;
+          if (s >= balls) {
+            for (int k = 0; k < 8; ++k) CHECK(slot[k] == 0.0f);
+            continue;
+          }
+          CHECK(slot[0] == 1.0f);
+          const double d = slot[1] * slot[1] + slot[2] * slot[2];
+          CHECK(d >= last);
+          last = d;
+          const Rgb3 c{static_cast<uint8_t>(std::lround(slot[5] * 255)),
+                       static_cast<uint8_t>(std::lround(slot[6] * 255)),
+                       static_cast<uint8_t>(std::lround(slot[7] * 255))};
+          const auto [bx, by] = FramePixel(f[0] + slot[1], f[1] + slot[2]);
+          // The ball's centre pixel wears its colour unless the agent or a ball drawn later
+          // covers it; balls do not overlap, so only the agent can.
+          const int ix = static_cast<int>(bx), iy = static_cast<int>(by);
+          if (v.at(ix, iy) == c) ++checked_slots;
+          CHECK((v.at(ix, iy) == c || v.at(ix, iy) == kWhite));
+        }
+        const int action = static_cast<int>(rng.Below(5));
+        const TimeStep a = frames->Step(Action{action, nullptr}, fobs.Ref());
+        const TimeStep b = features->Step(Action{action, nullptr}, xobs.Ref());
+        REQUIRE(a.reward == b.reward);
+        REQUIRE(a.last() == b.last());
+        if (a.last()) break;
+      }
+    }
+    CHECK(checked_slots > 200);
+  }
+}
+
+TEST_CASE("steering by the features into the target succeeds", "[balls_touch]") {
+  auto env = MakeFeatures("train");
+  Observation obs(env->Spec().observation);
+  env->Seed(21);
+  int successes = 0;
+  for (int e = 0; e < 100; ++e) {
+    env->Reset(obs.Ref());
+    for (;;) {
+      const float* f = obs.Field<float>(0);
+      int action = 0;
+      for (int s = 0; s < 12; ++s) {
+        const float* slot = f + 8 + 8 * s;
+        if (slot[0] == 1.0f && slot[5] == f[4] && slot[6] == f[5] && slot[7] == f[6]) {
+          // y points up here: action 1 pushes up.
+          action =
+              std::abs(slot[1]) > std::abs(slot[2]) ? (slot[1] > 0 ? 4 : 3) : (slot[2] > 0 ? 1 : 2);
+          break;
+        }
+      }
+      const TimeStep ts = env->Step(Action{action, nullptr}, obs.Ref());
+      if (ts.last()) {
+        successes += ts.success ? 1 : 0;
+        break;
+      }
+    }
+  }
+  CHECK(successes >= 70);
 }

@@ -10,6 +10,13 @@
 //              like any ball.
 // Observation: frame uint8 [size, size, 3]: the box in black inside a `border`-pixel border in the
 //              target's colour, the balls in their colours, the agent in white (drawn last).
+//              With `features`: features float [kTouchFeatureSize] instead, what the frame shows
+//              as numbers: the agent's position (box-centred) and velocity, the target's colour,
+//              the elapsed fraction of max_steps, then one slot per ball, nearest to the agent
+//              first (present 1, offset from the agent, velocity, colour), absent slots zero.
+//              Positions are in box sides, velocities in units of 3 box sides / s, colours in
+//              [0, 1]; y points up. The colours are given, not whether they match: the policy
+//              must compare them, so `novel` still tests unseen colours.
 // Reward:      1 - 0.9 * steps / max_steps for touching the target (MiniGrid's), else 0.
 // Termination: the first step in which the agent touches a ball ends the episode (discount 0);
 //              success = the target, and only the target, was touched. max_steps truncates.
@@ -33,6 +40,9 @@ namespace {
 constexpr uint32_t kVersion = 1;
 constexpr float kBox = 10.0f;
 constexpr float kAgentRadius = 0.6f, kBallRadius = 0.7f;
+// Velocities in features are divided by this: the agent's default top speed. Speeds stay under
+// 12 (10 set by max_speed, a little more for a light agent struck by a heavy ball), so within 4.
+constexpr float kSpeedScale = 3.0f;
 constexpr Rgb kAgent{255, 255, 255}, kBackground{0, 0, 0};
 const std::vector<Rgb> kTrainPalette = {
     {220, 40, 40}, {40, 200, 60}, {50, 90, 230}, {230, 210, 40}};
@@ -59,8 +69,13 @@ class Touch : public Environment {
  public:
   explicit Touch(const TouchOptions& o) : o_(o), world_(WorldOptions(o)) {
     spec_.name = "balls_touch";
-    spec_.observation.fields = {
-        ArraySpec{"frame", {o_.size, o_.size, 3}, DType::kUInt8, 0.0, 255.0}};
+    if (o_.features) {
+      spec_.observation.fields = {
+          ArraySpec{"features", {kTouchFeatureSize}, DType::kFloat32, -8.0, 8.0}};
+    } else {
+      spec_.observation.fields = {
+          ArraySpec{"frame", {o_.size, o_.size, 3}, DType::kUInt8, 0.0, 255.0}};
+    }
     spec_.action = ActionSpec::Discrete(
         5, std::vector<std::string>(std::begin(kActionNames), std::end(kActionNames)));
     spec_.max_episode_steps = o_.max_steps;
@@ -272,8 +287,48 @@ class Touch : public Environment {
   }
 
   void WriteObs(const ObsRef& obs) {
+    if (o_.features) {
+      WriteFeatures(obs.Field<float>(0));
+      return;
+    }
     Draw(o_.size, o_.border, &frame_);
     std::copy(frame_.rgb.begin(), frame_.rgb.end(), obs.Field<uint8_t>(0));
+  }
+
+  void WriteFeatures(float* out) const {
+    std::fill(out, out + kTouchFeatureSize, 0.0f);
+    if (!started_) return;
+    const float v = kSpeedScale;
+    const Ball agent = world_.GetBall(0);
+    out[0] = agent.x / kBox - 0.5f;
+    out[1] = agent.y / kBox - 0.5f;
+    out[2] = agent.vx / v;
+    out[3] = agent.vy / v;
+    out[4] = static_cast<float>(target_colour_.r) / 255.0f;
+    out[5] = static_cast<float>(target_colour_.g) / 255.0f;
+    out[6] = static_cast<float>(target_colour_.b) / 255.0f;
+    out[7] = static_cast<float>(t_) / static_cast<float>(o_.max_steps);
+    // Nearest first, ties by index: the order is a function of the state alone.
+    std::vector<std::pair<float, int>> order;
+    for (int i = 1; i < world_.num_balls(); ++i) {
+      const Ball b = world_.GetBall(i);
+      order.push_back({(b.x - agent.x) * (b.x - agent.x) + (b.y - agent.y) * (b.y - agent.y), i});
+    }
+    std::sort(order.begin(), order.end());
+    for (size_t s = 0; s < order.size() && s < static_cast<size_t>(kTouchFeatureSlots); ++s) {
+      const int i = order[s].second;
+      const Ball b = world_.GetBall(i);
+      const Rgb c = colours_[static_cast<size_t>(i)];
+      float* slot = out + 8 + s * kTouchSlotSize;
+      slot[0] = 1.0f;
+      slot[1] = (b.x - agent.x) / kBox;
+      slot[2] = (b.y - agent.y) / kBox;
+      slot[3] = b.vx / v;
+      slot[4] = b.vy / v;
+      slot[5] = static_cast<float>(c.r) / 255.0f;
+      slot[6] = static_cast<float>(c.g) / 255.0f;
+      slot[7] = static_cast<float>(c.b) / 255.0f;
+    }
   }
 
   TouchOptions o_;
@@ -321,6 +376,8 @@ TouchOptions TouchOptionsFromParams(const Params& params) {
   o.push = static_cast<float>(r.Float("push", o.push, 0.01, 10.0));
   o.drag = static_cast<float>(r.Float("drag", o.drag, 0.0, 1.0));
   o.max_agent_speed = static_cast<float>(r.Float("max_agent_speed", o.max_agent_speed, 0.1, 10.0));
+  o.features = r.Bool("features", o.features);
+  static_assert(kTouchFeatureSlots == 12, "max_balls' cap above must equal the feature slots");
   r.Finish();
   return o;
 }

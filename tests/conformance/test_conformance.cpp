@@ -45,6 +45,9 @@ std::vector<Variant> AllVariants() {
   if (Registry::Global().Find("distractors") != nullptr) {
     out.push_back({"distractors", "train", "moving"});
   }
+  if (Registry::Global().Find("balls_touch") != nullptr) {
+    out.push_back({"balls_touch", "train", "features"});
+  }
   return out;
 }
 
