@@ -60,7 +60,7 @@ models::CoreOptions ActorCriticOptions::DefaultCore() {
 ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Params& core) {
   ActorCriticOptions o;
   ParamReader r(model, "model");
-  o.encoder = r.Choice("encoder", o.encoder, {"auto", "conv", "embed", "frame", "mlp"});
+  o.encoder = r.Choice("encoder", o.encoder, {"auto", "conv", "embed", "frame", "objects", "mlp"});
   o.mission = r.Choice("mission", o.mission, {"gru", "bag", "none"});
   o.mission_to = r.Choice("mission_to", o.mission_to, {"heads", "core"});
   o.film = r.Bool("film", o.film);
@@ -126,8 +126,13 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
                          fields[frame_field_].shape[0] % 16 == 0 &&
                          fields[frame_field_].shape[2] == 3 &&
                          fields[frame_field_].dtype == DType::kUInt8;
+  objects_field_ = spec.observation.IndexOf("objects");
+  const bool objects_obs = objects_field_ >= 0 && fields[objects_field_].shape.size() == 2 &&
+                           fields[objects_field_].dtype == DType::kFloat32;
   encoder_ = options_.encoder;
-  if (encoder_ == "auto") encoder_ = grid_obs ? "conv" : frame_obs ? "frame" : "mlp";
+  if (encoder_ == "auto") {
+    encoder_ = grid_obs ? "conv" : frame_obs ? "frame" : objects_obs ? "objects" : "mlp";
+  }
 
   int64_t core_input = 0;
   int64_t set_size = 1;
@@ -172,6 +177,23 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
                                           .output_size(options_.grid.output_size())));
     core_input = frame->element_size();
     mission_field_ = -1;
+  } else if (encoder_ == "objects") {
+    Require(objects_obs,
+            "encoder 'objects' needs a float32 [M, F] field 'objects'; " + spec.name + " has none");
+    Require(!options_.film, "film needs a grid encoder (conv or embed), not objects");
+    // Each row sees the other fields beside it (balls_touch: the target's colour), so that one
+    // shared network can compare a ball with the target in whichever row the ball sits.
+    int64_t width = fields[objects_field_].shape[1];
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (static_cast<int>(i) != objects_field_) width += fields[i].NumElements();
+    }
+    const int64_t h = options_.mlp_hidden;
+    objects = register_module(
+        "objects", torch::nn::Sequential(InitLinear(width, h, std::sqrt(2.0)), torch::nn::ReLU(),
+                                         InitLinear(h, h, std::sqrt(2.0)), torch::nn::ReLU()));
+    core_input = h;
+    set_size = fields[objects_field_].shape[0];
+    mission_field_ = -1;
   } else {
     Require(encoder_ == "mlp", "unknown encoder '" + encoder_ + "'");
     Require(!options_.film, "film needs a grid encoder (conv or embed), not mlp");
@@ -214,6 +236,16 @@ torch::Tensor ActorCriticImpl::Encode(const ObsTensors& obs, torch::Tensor missi
       gb[1] = gb[1].unsqueeze(1);
     }
     return torch::addcmul(x + gb[1], x, gb[0]);
+  }
+  if (!objects.is_empty()) {
+    const auto& rows = obs.at(objects_field_);  // [N, M, F]
+    std::vector<torch::Tensor> parts{rows.to(torch::kFloat32)};
+    for (size_t i = 0; i < obs.size(); ++i) {
+      if (static_cast<int>(i) == objects_field_) continue;
+      parts.push_back(
+          obs[i].flatten(1).to(torch::kFloat32).unsqueeze(1).expand({-1, rows.size(1), -1}));
+    }
+    return objects->forward(torch::cat(parts, 2));  // a set [N, M, mlp_hidden]
   }
   std::vector<torch::Tensor> parts;
   parts.reserve(obs.size());

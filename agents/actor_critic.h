@@ -22,7 +22,11 @@ using ObsTensors = std::vector<torch::Tensor>;
 
 struct ActorCriticOptions {
   /// "auto": "conv" for gridworld observations (image, direction, mission), "frame" for a uint8
-  /// [S, S, 3] colour `frame` field (S a multiple of 16: the balls tasks), "mlp" otherwise;
+  /// [S, S, 3] colour `frame` field (S a multiple of 16: the balls tasks), "objects" for a float
+  /// [M, F] `objects` field (balls_touch's features), "mlp" otherwise; "objects": every row,
+  /// with the other fields flattened beside it, through one shared two-layer network of width
+  /// mlp_hidden, handing the core a set of M elements (an LSTM or GRU reads them concatenated, a
+  /// RIM attends over them);
   /// "conv"/"embed": models::GridEncoder's arch (see encoders.h); "frame": models::FrameEncoder
   /// on the frame scaled to [0, 1] (conv_channels' first entry wide, embed_size out); "mlp":
   /// every field flattened to floats, concatenated, and one hidden layer.
@@ -117,6 +121,7 @@ class ActorCriticImpl : public torch::nn::Module {
   models::MissionEncoder mission{nullptr};  ///< only with mission_to "heads"
   torch::nn::Linear film{nullptr};          ///< only with film: mission -> [gamma, beta]
   torch::nn::Sequential mlp{nullptr};
+  torch::nn::Sequential objects{nullptr};  ///< only with encoder "objects": shared per row
   models::RecurrentCore core{nullptr};
   torch::nn::Sequential actor{nullptr};
   torch::nn::Sequential critic{nullptr};
@@ -131,6 +136,7 @@ class ActorCriticImpl : public torch::nn::Module {
   std::string encoder_;  // resolved kind
   int64_t num_actions_ = 0;
   int image_field_ = -1, direction_field_ = -1, mission_field_ = -1, frame_field_ = -1;
+  int objects_field_ = -1;
 };
 TORCH_MODULE(ActorCritic);
 

@@ -251,3 +251,43 @@ TEST_CASE("film: refused without a mission to condition on, naming the key") {
   no_encoder.mission = "none";
   CHECK_THROWS_WITH(ActorCritic(PickupSpec(), no_encoder), Catch::Contains("mission: none"));
 }
+
+TEST_CASE("objects: one network shared by every row, each row beside the other fields") {
+  rimlab::EnvSpec spec;
+  spec.name = "objects";
+  spec.observation.fields.push_back({"context", {3}, rimlab::DType::kFloat32, -1.0, 1.0});
+  spec.observation.fields.push_back({"objects", {4, 2}, rimlab::DType::kFloat32, -1.0, 1.0});
+  spec.action = rimlab::ActionSpec::Discrete(3);
+  for (const std::string type : {"lstm", "rim"}) {
+    torch::manual_seed(5);
+    auto options = WithCore(type);
+    options.mlp_hidden = 6;
+    ActorCritic model(spec, options);
+    REQUIRE_FALSE(model->objects.is_empty());
+    const auto context = torch::randn({2, 3});
+    const auto rows = torch::randn({2, 4, 2});
+    const auto x = model->Encode({context, rows});
+    REQUIRE(x.sizes() == torch::IntArrayRef({2, 4, 6}));
+    // By hand: row j of sample i through the two layers, with that sample's context beside it.
+    auto* l1 = model->objects[0]->as<torch::nn::Linear>();
+    auto* l2 = model->objects[2]->as<torch::nn::Linear>();
+    for (int64_t i = 0; i < 2; ++i) {
+      for (int64_t j = 0; j < 4; ++j) {
+        const auto in = torch::cat({rows[i][j], context[i]});
+        const auto want = torch::relu(
+            torch::mv(l2->weight, torch::relu(torch::mv(l1->weight, in) + l1->bias)) + l2->bias);
+        CHECK(torch::allclose(x[i][j], want, 1e-5, 1e-6));
+      }
+    }
+    // Swapping two rows swaps their elements.
+    const auto swapped = rows.index_select(1, torch::tensor({1, 0, 2, 3}));
+    const auto y = model->Encode({context, swapped});
+    CHECK(torch::allclose(y.select(1, 0), x.select(1, 1)));
+    CHECK(torch::allclose(y.select(1, 1), x.select(1, 0)));
+    auto out = model->Step({context, rows}, model->InitialState(2), {});
+    CHECK(out.logits.sizes() == torch::IntArrayRef({2, 3}));
+  }
+  ActorCriticOptions frame;
+  frame.encoder = "objects";
+  CHECK_THROWS_WITH(ActorCritic(VectorSpec(), frame), Catch::Contains("field 'objects'"));
+}

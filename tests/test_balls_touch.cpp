@@ -252,9 +252,12 @@ TEST_CASE("the feature observation says what the frame shows", "[balls_touch]") 
   for (const std::string split : {"train", "more", "novel"}) {
     auto frames = Make(split);
     auto features = MakeFeatures(split);
-    REQUIRE(features->Spec().observation.fields.size() == 1);
-    REQUIRE(features->Spec().observation.fields[0].name == "features");
-    REQUIRE(features->Spec().observation.fields[0].NumElements() == 104);
+    const auto& fields = features->Spec().observation.fields;
+    REQUIRE(fields.size() == 2);
+    REQUIRE(fields[0].name == "context");
+    REQUIRE(fields[0].shape == std::vector<int64_t>{8});
+    REQUIRE(fields[1].name == "objects");
+    REQUIRE(fields[1].shape == std::vector<int64_t>{12, 8});
     Observation fobs(frames->Spec().observation), xobs(features->Spec().observation);
     frames->Seed(13);
     features->Seed(13);
@@ -267,6 +270,7 @@ TEST_CASE("the feature observation says what the frame shows", "[balls_touch]") 
         View v;
         v.px = fobs.Field<uint8_t>(0);
         const float* f = xobs.Field<float>(0);
+        const float* objects = xobs.Field<float>(1);
         // The target's colour is the border's.
         const Rgb3 target = v.target();
         CHECK(std::lround(f[4] * 255) == target.r);
@@ -283,7 +287,7 @@ TEST_CASE("the feature observation says what the frame shows", "[balls_touch]") 
         const int balls = split == "more" ? 6 : 3;
         double last = 0;
         for (int s = 0; s < 12; ++s) {
-          const float* slot = f + 8 + 8 * s;
+          const float* slot = objects + 8 * s;
           if (s >= balls) {
             for (int k = 0; k < 8; ++k) CHECK(slot[k] == 0.0f);
             continue;
@@ -323,9 +327,10 @@ TEST_CASE("steering by the features into the target succeeds", "[balls_touch]") 
     env->Reset(obs.Ref());
     for (;;) {
       const float* f = obs.Field<float>(0);
+      const float* objects = obs.Field<float>(1);
       int action = 0;
       for (int s = 0; s < 12; ++s) {
-        const float* slot = f + 8 + 8 * s;
+        const float* slot = objects + 8 * s;
         if (slot[0] == 1.0f && slot[5] == f[4] && slot[6] == f[5] && slot[7] == f[6]) {
           // y points up here: action 1 pushes up.
           action =
@@ -341,4 +346,49 @@ TEST_CASE("steering by the features into the target succeeds", "[balls_touch]") 
     }
   }
   CHECK(successes >= 70);
+}
+
+TEST_CASE("shaping adds the step's approach to the target, and nothing else", "[balls_touch]") {
+  Params shaped_params;
+  shaped_params.Set("features", true);
+  shaped_params.Set("shaping", 2.0);
+  auto shaped = MakeEnv("balls_touch", shaped_params);
+  auto plain = MakeFeatures("train");
+  Observation sobs(shaped->Spec().observation), pobs(plain->Spec().observation);
+  shaped->Seed(8);
+  plain->Seed(8);
+  // The target's distance in box sides, read off the plain env's rows by its colour.
+  auto distance = [&]() {
+    const float* c = pobs.Field<float>(0);
+    const float* rows = pobs.Field<float>(1);
+    for (int s = 0; s < 12; ++s) {
+      const float* r = rows + 8 * s;
+      if (r[0] == 1.0f && r[5] == c[4] && r[6] == c[5] && r[7] == c[6]) {
+        return std::sqrt(static_cast<double>(r[1]) * r[1] + static_cast<double>(r[2]) * r[2]);
+      }
+    }
+    FAIL("no row wears the target's colour");
+    return 0.0;
+  };
+  Rng rng(3);
+  int steps = 0, moved = 0;
+  for (int e = 0; e < 10; ++e) {
+    shaped->Reset(sobs.Ref());
+    plain->Reset(pobs.Ref());
+    for (;;) {
+      const double before = distance();
+      const int action = static_cast<int>(rng.Below(5));
+      const TimeStep a = shaped->Step(Action{action, nullptr}, sobs.Ref());
+      const TimeStep b = plain->Step(Action{action, nullptr}, pobs.Ref());
+      REQUIRE(a.last() == b.last());
+      CHECK(a.success == b.success);
+      CHECK(a.discount == b.discount);
+      const double approach = before - distance();
+      CHECK(a.reward - b.reward == Approx(2.0 * approach).margin(1e-5));
+      ++steps;
+      moved += std::abs(approach) > 1e-3 ? 1 : 0;
+      if (a.last()) break;
+    }
+  }
+  CHECK(moved > steps / 2);
 }

@@ -446,7 +446,8 @@ TEST_CASE("Ctrl-C saves a checkpoint, exits cleanly, and the run resumes from it
 TEST_CASE("every shipped training config trains", "[cli]") {
   const std::string runs = "build-test-cli-configs";
   std::system(("rm -rf " + runs).c_str());
-  for (const char* task : {"pickup", "distractors", "balls_touch", "a2c", "dqn"}) {
+  for (const char* task :
+       {"pickup", "distractors", "balls_touch", "balls_touch_objects", "a2c", "dqn"}) {
     for (const char* core : {"lstm", "gru", "rim"}) {
       const std::string cfg = std::string("configs/") + task + "_" + core + ".yaml";
       if (!std::filesystem::exists(cfg)) continue;  // balls_touch ships no GRU config

@@ -10,14 +10,17 @@
 //              like any ball.
 // Observation: frame uint8 [size, size, 3]: the box in black inside a `border`-pixel border in the
 //              target's colour, the balls in their colours, the agent in white (drawn last).
-//              With `features`: features float [kTouchFeatureSize] instead, what the frame shows
-//              as numbers: the agent's position (box-centred) and velocity, the target's colour,
-//              the elapsed fraction of max_steps, then one slot per ball, nearest to the agent
-//              first (present 1, offset from the agent, velocity, colour), absent slots zero.
+//              With `features`, what the frame shows as numbers instead: context float [8], the
+//              agent's position (box-centred) and velocity, the target's colour and the elapsed
+//              fraction of max_steps; objects float [12, 8], one row per ball, nearest to the
+//              agent first (present 1, offset from the agent, velocity, colour), absent rows 0.
 //              Positions are in box sides, velocities in units of 3 box sides / s, colours in
 //              [0, 1]; y points up. The colours are given, not whether they match: the policy
 //              must compare them, so `novel` still tests unseen colours.
-// Reward:      1 - 0.9 * steps / max_steps for touching the target (MiniGrid's), else 0.
+// Reward:      1 - 0.9 * steps / max_steps for touching the target (MiniGrid's), else 0; with
+//              `shaping` s > 0, plus s times the step's approach to the target (centre distance
+//              before minus after, in box sides): a potential-based term, so the best policies
+//              stay the best, which gives a learning signal at every step.
 // Termination: the first step in which the agent touches a ball ends the episode (discount 0);
 //              success = the target, and only the target, was touched. max_steps truncates.
 // Splits:      train: 3 balls, speeds 0.5-1.5, colours red, green, blue, yellow.
@@ -71,7 +74,8 @@ class Touch : public Environment {
     spec_.name = "balls_touch";
     if (o_.features) {
       spec_.observation.fields = {
-          ArraySpec{"features", {kTouchFeatureSize}, DType::kFloat32, -8.0, 8.0}};
+          ArraySpec{"context", {kTouchContextSize}, DType::kFloat32, -8.0, 8.0},
+          ArraySpec{"objects", {kTouchObjectSlots, kTouchObjectSize}, DType::kFloat32, -8.0, 8.0}};
     } else {
       spec_.observation.fields = {
           ArraySpec{"frame", {o_.size, o_.size, 3}, DType::kUInt8, 0.0, 255.0}};
@@ -249,9 +253,13 @@ class Touch : public Environment {
       vx *= o_.max_agent_speed / speed;
       vy *= o_.max_agent_speed / speed;
     }
+    const float before = TargetDistance();
     world_.SetVelocity(0, vx, vy);
     world_.Step();
     ++t_;
+    // Potential-based (Ng et al. 1999, with the potential minus the distance in box sides):
+    // rewards approach without changing which policies are best, and success is unchanged.
+    const float shaped = o_.shaping * (before - TargetDistance()) / kBox;
     bool target = false, other = false;
     for (const auto& [a, b] : world_.TouchedDuringStep()) {
       if (a != 0) continue;  // only the agent's touches count
@@ -263,13 +271,19 @@ class Touch : public Environment {
       touched_ = success ? 1 : 2;
       const float reward =
           success ? 1.0f - 0.9f * static_cast<float>(t_) / static_cast<float>(o_.max_steps) : 0.0f;
-      return TimeStep{StepType::kLast, reward, 0.0f, success};
+      return TimeStep{StepType::kLast, reward + shaped, 0.0f, success};
     }
     if (t_ >= o_.max_steps) {
       needs_reset_ = true;
-      return TimeStep{StepType::kLast, 0.0f, 1.0f, false};
+      return TimeStep{StepType::kLast, shaped, 1.0f, false};
     }
-    return TimeStep{StepType::kMid, 0.0f, 1.0f, false};
+    return TimeStep{StepType::kMid, shaped, 1.0f, false};
+  }
+
+  float TargetDistance() const {
+    if (o_.shaping == 0.0f) return 0.0f;
+    const Ball a = world_.GetBall(0), b = world_.GetBall(1);
+    return std::sqrt((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y));
   }
 
   void Draw(int size, int border, Frame* out) const {
@@ -288,15 +302,16 @@ class Touch : public Environment {
 
   void WriteObs(const ObsRef& obs) {
     if (o_.features) {
-      WriteFeatures(obs.Field<float>(0));
+      WriteFeatures(obs.Field<float>(0), obs.Field<float>(1));
       return;
     }
     Draw(o_.size, o_.border, &frame_);
     std::copy(frame_.rgb.begin(), frame_.rgb.end(), obs.Field<uint8_t>(0));
   }
 
-  void WriteFeatures(float* out) const {
-    std::fill(out, out + kTouchFeatureSize, 0.0f);
+  void WriteFeatures(float* out, float* objects) const {
+    std::fill(out, out + kTouchContextSize, 0.0f);
+    std::fill(objects, objects + kTouchObjectSlots * kTouchObjectSize, 0.0f);
     if (!started_) return;
     const float v = kSpeedScale;
     const Ball agent = world_.GetBall(0);
@@ -315,11 +330,11 @@ class Touch : public Environment {
       order.push_back({(b.x - agent.x) * (b.x - agent.x) + (b.y - agent.y) * (b.y - agent.y), i});
     }
     std::sort(order.begin(), order.end());
-    for (size_t s = 0; s < order.size() && s < static_cast<size_t>(kTouchFeatureSlots); ++s) {
+    for (size_t s = 0; s < order.size() && s < static_cast<size_t>(kTouchObjectSlots); ++s) {
       const int i = order[s].second;
       const Ball b = world_.GetBall(i);
       const Rgb c = colours_[static_cast<size_t>(i)];
-      float* slot = out + 8 + s * kTouchSlotSize;
+      float* slot = objects + s * kTouchObjectSize;
       slot[0] = 1.0f;
       slot[1] = (b.x - agent.x) / kBox;
       slot[2] = (b.y - agent.y) / kBox;
@@ -377,7 +392,8 @@ TouchOptions TouchOptionsFromParams(const Params& params) {
   o.drag = static_cast<float>(r.Float("drag", o.drag, 0.0, 1.0));
   o.max_agent_speed = static_cast<float>(r.Float("max_agent_speed", o.max_agent_speed, 0.1, 10.0));
   o.features = r.Bool("features", o.features);
-  static_assert(kTouchFeatureSlots == 12, "max_balls' cap above must equal the feature slots");
+  o.shaping = static_cast<float>(r.Float("shaping", o.shaping, 0.0, 100.0));
+  static_assert(kTouchObjectSlots == 12, "max_balls' cap above must equal the object rows");
   r.Finish();
   return o;
 }

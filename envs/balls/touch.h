@@ -23,17 +23,19 @@ struct TouchOptions {
   float push = 1.0f;             ///< velocity an action adds in its direction, box units / s
   float drag = 0.1f;             ///< fraction of the agent's velocity lost each step
   float max_agent_speed = 3.0f;  ///< cap on the agent's speed, box units / s
-  /// Observe a float vector of positions, velocities and colours (kTouchFeatureSize wide, the
-  /// same on every split) instead of the frame.
+  /// Observe positions, velocities and colours as numbers (fields `context` and `objects`, the
+  /// same shapes on every split) instead of the frame.
   bool features = false;
+  /// Weight of the potential-based approach reward (0: none); see touch.cpp.
+  float shaping = 0.0f;
 };
 
-/// Balls a feature observation describes: max_balls' cap, so that every split has one shape.
-inline constexpr int kTouchFeatureSlots = 12;
-/// Per slot: present, dx, dy, vx, vy, r, g, b.
-inline constexpr int kTouchSlotSize = 8;
-/// The agent's x, y, vx, vy; the target's r, g, b; time; then the slots, nearest ball first.
-inline constexpr int kTouchFeatureSize = 8 + kTouchFeatureSlots * kTouchSlotSize;
+/// `context`: the agent's x, y, vx, vy; the target's r, g, b; the elapsed fraction of time.
+inline constexpr int kTouchContextSize = 8;
+/// `objects` rows: max_balls' cap, so that every split has one shape; nearest ball first.
+inline constexpr int kTouchObjectSlots = 12;
+/// Per row: present, dx, dy, vx, vy, r, g, b.
+inline constexpr int kTouchObjectSize = 8;
 
 const std::vector<std::string>& TouchSplits();
 /// The split's preset, then any explicit key; unknown keys and bad values are OptionErrors.
