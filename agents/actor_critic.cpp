@@ -96,6 +96,7 @@ ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Param
   g.mission(m);
   g.set_output(o.set_input);
   o.mlp_hidden = r.Int("mlp_hidden", o.mlp_hidden, 1, 1 << 16);
+  o.objects_pool = r.Choice("objects_pool", o.objects_pool, {"none", "max"});
   o.head_hidden = r.Int("head_hidden", o.head_hidden, 1, 1 << 16);
   r.Finish();
   ParamReader c(core, "core");
@@ -192,7 +193,7 @@ ActorCriticImpl::ActorCriticImpl(const EnvSpec& spec, ActorCriticOptions options
         "objects", torch::nn::Sequential(InitLinear(width, h, std::sqrt(2.0)), torch::nn::ReLU(),
                                          InitLinear(h, h, std::sqrt(2.0)), torch::nn::ReLU()));
     core_input = h;
-    set_size = fields[objects_field_].shape[0];
+    set_size = options_.objects_pool == "max" ? 1 : fields[objects_field_].shape[0];
     mission_field_ = -1;
   } else {
     Require(encoder_ == "mlp", "unknown encoder '" + encoder_ + "'");
@@ -245,7 +246,8 @@ torch::Tensor ActorCriticImpl::Encode(const ObsTensors& obs, torch::Tensor missi
       parts.push_back(
           obs[i].flatten(1).to(torch::kFloat32).unsqueeze(1).expand({-1, rows.size(1), -1}));
     }
-    return objects->forward(torch::cat(parts, 2));  // a set [N, M, mlp_hidden]
+    auto x = objects->forward(torch::cat(parts, 2));  // a set [N, M, mlp_hidden]
+    return options_.objects_pool == "max" ? std::get<0>(x.max(1)) : x;
   }
   std::vector<torch::Tensor> parts;
   parts.reserve(obs.size());

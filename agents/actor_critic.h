@@ -50,6 +50,9 @@ struct ActorCriticOptions {
   /// different cells; otherwise one vector.
   bool set_input = false;
   int64_t mlp_hidden = 64;
+  /// The objects encoder's output: "none" the set of rows; "max" their elementwise maximum, one
+  /// vector whatever the number of rows (PointNet's pooling).
+  std::string objects_pool = "none";
   models::CoreOptions core = DefaultCore();
   /// Width of the hidden tanh layer of each head (rl-starter-files: 64).
   int64_t head_hidden = 64;
@@ -69,6 +72,7 @@ struct ActorCriticOptions {
 
 /// Reads the `model` section (encoder, mission, set_input, conv_channels, cell_embedding_size,
 /// embed_size, direction_embedding_size, mission_embedding_size, mission_hidden, mlp_hidden,
+/// objects_pool,
 /// head_hidden, mission_to, film) and the `core` section (models::ReadCoreOptions); unknown keys
 /// are errors.
 ActorCriticOptions ActorCriticOptionsFromParams(const Params& model, const Params& core);

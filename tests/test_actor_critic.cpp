@@ -286,6 +286,21 @@ TEST_CASE("objects: one network shared by every row, each row beside the other f
     CHECK(torch::allclose(y.select(1, 1), x.select(1, 0)));
     auto out = model->Step({context, rows}, model->InitialState(2), {});
     CHECK(out.logits.sizes() == torch::IntArrayRef({2, 3}));
+    // Max pooling: one vector, each feature its largest over the rows.
+    options.objects_pool = "max";
+    torch::manual_seed(5);
+    ActorCritic pooled(spec, options);
+    const auto p = pooled->Encode({context, rows});
+    REQUIRE(p.sizes() == torch::IntArrayRef({2, 6}));
+    const auto elements = pooled->Encode({context, swapped});
+    for (int64_t i = 0; i < 2; ++i) {
+      for (int64_t k = 0; k < 6; ++k) {
+        float want = -1.0f;
+        for (int64_t j = 0; j < 4; ++j) want = std::max(want, x[i][j][k].item<float>());
+        CHECK(p[i][k].item<float>() == Approx(want));
+        CHECK(elements[i][k].item<float>() == Approx(want));
+      }
+    }
   }
   ActorCriticOptions frame;
   frame.encoder = "objects";

@@ -105,7 +105,8 @@ void CheckVariants(Study* study) {
       }
     }
     study->plans.push_back(plan);
-    study->analyse_units.push_back(s.unit_episodes > 0 && plan.rim && HasGridView(env));
+    study->analyse_units.push_back(s.unit_episodes > 0 && plan.rim &&
+                                   (HasGridView(env) || HasBallsView(env)));
   }
 }
 

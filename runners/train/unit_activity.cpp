@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "envs/balls/touch_view_features.h"
 #include "envs/grid/view_features.h"
 #include "runners/train/rl_trainer.h"
 
@@ -19,7 +20,14 @@ int FieldIndex(const EnvSpec& spec, const std::string& name) {
 }  // namespace
 
 bool CanAnalyseUnits(const TrainedPolicy& policy, const EnvConfig& env) {
-  return policy.model->options().core.type == "rim" && HasGridView(env);
+  return policy.model->options().core.type == "rim" && (HasGridView(env) || HasBallsView(env));
+}
+
+bool HasBallsView(const EnvConfig& env) {
+  const auto probe = env.Make();
+  const int context = FieldIndex(probe->Spec(), "context");
+  const int objects = FieldIndex(probe->Spec(), "objects");
+  return probe->Spec().name == "balls_touch" && context >= 0 && objects >= 0;
 }
 
 bool HasGridView(const EnvConfig& env) {
@@ -36,18 +44,19 @@ study::UnitSteps CollectUnitSteps(const TrainedPolicy& policy, const EnvConfig& 
   if (!CanAnalyseUnits(policy, env_config)) {
     throw std::invalid_argument(policy.run_dir +
                                 ": the unit analysis needs a RIM policy on a gridworld (image and "
-                                "mission observations)");
+                                "mission observations) or on balls_touch with features: true");
   }
   torch::NoGradGuard no_grad;
   agents::ActorCritic model(policy.model->Replica());
   model->eval();
   auto env = env_config.Make();
   const EnvSpec& spec = env->Spec();
-  const int image = FieldIndex(spec, "image");
-  const int mission = FieldIndex(spec, "mission");
+  const bool grid_view = HasGridView(env_config);
+  const int image = FieldIndex(spec, grid_view ? "image" : "context");
+  const int mission = FieldIndex(spec, grid_view ? "mission" : "objects");
   study::UnitSteps out;
   out.num_units = static_cast<int>(model->options().core.rim.num_units());
-  out.features = grid::ViewFeatureNames();
+  out.features = grid_view ? grid::ViewFeatureNames() : balls::TouchViewFeatureNames();
   std::vector<uint8_t> features(out.features.size());
   auto generator = at::detail::createCPUGenerator(seed);
   env->Seed(seed);
@@ -63,8 +72,13 @@ study::UnitSteps CollectUnitSteps(const TrainedPolicy& policy, const EnvConfig& 
       for (int u = 0; u < out.num_units; ++u) {
         out.active.push_back(mask.data_ptr<float>()[u] > 0.5f ? 1 : 0);
       }
-      grid::ViewFeatures(static_cast<const uint8_t*>(obs.data(image)),
-                         static_cast<const int32_t*>(obs.data(mission)), features.data());
+      if (grid_view) {
+        grid::ViewFeatures(static_cast<const uint8_t*>(obs.data(image)),
+                           static_cast<const int32_t*>(obs.data(mission)), features.data());
+      } else {
+        balls::TouchViewFeatures(static_cast<const float*>(obs.data(image)),
+                                 static_cast<const float*>(obs.data(mission)), features.data());
+      }
       out.feature.insert(out.feature.end(), features.begin(), features.end());
       const auto chosen =
           greedy ? step.logits.argmax(-1).item<int64_t>()

@@ -1,7 +1,8 @@
 #pragma once
 /// Evaluation episodes of a trained RIM policy as the study's unit analysis needs them: at each
-/// decision, which units were active and the grid view features of the observation the policy
-/// saw (envs/grid/view_features.h).
+/// decision, which units were active and binary features of the observation the policy saw: a
+/// gridworld's view (envs/grid/view_features.h) or balls_touch's numbers
+/// (envs/balls/touch_view_features.h).
 
 #include <cstdint>
 
@@ -14,8 +15,11 @@ namespace rimlab {
 /// True when the env's observation has the grid's `image` (uint8) and `mission` (int32) fields.
 bool HasGridView(const EnvConfig& env);
 
-/// True when the policy has a RIM core and the env's observation has the grid's `image` and
-/// `mission` fields, so that CollectUnitSteps applies.
+/// True for balls_touch observed as numbers (`features: true`: `context` and `objects`).
+bool HasBallsView(const EnvConfig& env);
+
+/// True when the policy has a RIM core and the env has either view above, so that
+/// CollectUnitSteps applies.
 bool CanAnalyseUnits(const TrainedPolicy& policy, const EnvConfig& env);
 
 /// Plays `episodes` episodes one after another on one env made from `env` (seeded with `seed`,
