@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds, and runs a small study: PPO with a RIM core
-# against PPO with an LSTM core on the distractors task, 2 seeds each, trained on `train` and
-# evaluated on `train`, `more`, `novel` and `bigger`; prints the table with 95% intervals, the
-# report's sentences and what the RIM units respond to (report and plots: studies/main/).
+# against PPO with an LSTM core on balls_touch with the balls as numbers (configs/studies/
+# balls_touch.yaml), 2 seeds each, 1M frames, trained on `train` (3 balls) and evaluated on
+# `train`, `more` (6 balls), `faster` and `novel` (unseen colours); prints the table with 95%
+# intervals, the report's sentences and what the RIM units respond to (report and plots:
+# studies/main/). About 7 minutes after the build on 2 cores. The RIM paper's own task is the
+# larger study configs/studies/distractors.yaml (about an hour).
 # Usage: scripts/run.sh [rimlab compare options]
 #   e.g. --frames N (training frames per run), --seeds N, --episodes N (per split), --out DIR,
 #   --jobs N. A small run, as CI does it: scripts/run.sh --frames 20000 --episodes 50 --out DIR
@@ -30,4 +33,4 @@ for a in "$@"; do
     --out|--out=*) out=() ;;
   esac
 done
-build/rimlab compare configs/studies/distractors.yaml "${seeds[@]}" "${out[@]}" "$@"
+build/rimlab compare configs/studies/balls_touch.yaml "${seeds[@]}" "${out[@]}" "$@"
