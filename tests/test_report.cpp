@@ -3,6 +3,7 @@
 // the clipping of success intervals to [0, 1], and results.csv.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -106,7 +107,7 @@ TEST_CASE("results.csv has one row per cell and split, and the report every sect
   CHECK(csv.find("t,rim-s2,rim,2,more,1000,100,0.4,") != std::string::npos);
   ReportInfo info;
   info.study_file = "s.yaml";
-  info.episodes = 100;
+  info.evaluation = "100 episodes per split";
   const std::string md = ReportMarkdown(r, Summarise(r, 200), info);
   for (const char* section :
        {"## Success per split", "## Generalisation gap", "## Against lstm", "Per seed:"}) {
@@ -124,7 +125,8 @@ TEST_CASE("a cell's result file round-trips and names the file when broken") {
   CHECK(back.id == "rim-s4");
   CHECK(back.seed == 4);
   REQUIRE(back.splits.size() == 2);
-  CHECK(back.Find("more")->success == 0.25);
+  CHECK(back.Find("more")->score == 0.25);
+  CHECK(back.metric == Metric::kSuccess);
   CHECK_THROWS_WITH(ParseCellResult("{\"id\": 3}", "cells/a/study_eval.json"),
                     Catch::Contains("cells/a/study_eval.json"));
 }
@@ -147,4 +149,50 @@ TEST_CASE("the split bars are drawn by gnuplot from a data file of one row per s
   REQUIRE(rows.size() == 2);  // the header is a comment, so that gnuplot's $0 counts splits
   CHECK(rows[1].rfind("more 0.500000 ", 0) == 0);
   fs::remove_all(dir);
+}
+
+TEST_CASE("a prediction study's BCE: lower is better, gaps held-out minus train, no cut at 1") {
+  // BCE per frame: rim 100, 110, 120 on train and 300, 320, 340 held out; lstm 200 and 500 flat.
+  StudyResults r = TwoByThree({100, 110, 120}, {300, 320, 340}, {200, 200, 200}, {500, 500, 500});
+  r.metric = Metric::kRolloutBce;
+  for (auto& c : r.cells) {
+    c.metric = Metric::kRolloutBce;
+    for (auto& sp : c.splits) sp.per_step = {sp.score - 1, sp.score + 1};
+  }
+  const StudySummary s = Summarise(r, 2000);
+  const VariantSplit* rim = s.Find("rim", "train");
+  REQUIRE(rim != nullptr);
+  CHECK(rim->score.mean == Approx(110.0));
+  // sd 10, t(0.975, 2) = 4.302653: 110 +- 24.84, not cut to [0, 1].
+  CHECK(rim->score.high == Approx(110.0 + 4.302653 * 10.0 / std::sqrt(3.0)).epsilon(1e-5));
+  for (const auto& g : s.gaps) {
+    if (g.variant == "rim") CHECK(g.gap.mean == Approx(210.0));  // more minus train
+    if (g.variant == "lstm") CHECK(g.gap.mean == Approx(300.0));
+  }
+  REQUIRE(s.comparisons.size() == 2);
+  for (const auto& c : s.comparisons) {
+    CHECK(c.diff.estimate < 0);  // rim's BCE is lower on both splits ...
+    CHECK_THAT(c.sentence, Catch::Contains("rim is better than lstm"));  // ... which is better
+  }
+  CHECK_THAT(s.comparisons[0].sentence, Catch::Contains("rim 110.0 against lstm 200.0"));
+
+  const std::string csv = ResultsCsv(r);
+  CHECK(csv.rfind("study,cell,variant,seed,split,sequences_trained,test_sequences,rollout_bce,"
+                  "rollout_bce_low,rollout_bce_high,bce_first_step,bce_last_step,rollout_steps\n",
+                  0) == 0);
+  CHECK(csv.find("t,rim-s2,rim,2,more,1000,100,320,319.9,320.1,319,321,2\n") != std::string::npos);
+  const CellResult back = ParseCellResult(CellResultJson(r.cells[1]), "x.json");
+  CHECK(back.metric == Metric::kRolloutBce);
+  CHECK(back.Find("more")->per_step == std::vector<double>{319, 321});
+  CHECK_THROWS_WITH(ParseCellResult("{\"metric\": \"accuracy\"}", "c/study_eval.json"),
+                    Catch::Contains("c/study_eval.json: unknown metric 'accuracy'"));
+
+  ReportInfo info;
+  info.budget = "4 updates per run";
+  const std::string md = ReportMarkdown(r, s, info);
+  CHECK_THAT(md, Catch::Contains("## Rollout BCE per split"));
+  CHECK_THAT(md, Catch::Contains("| `more` | 320.0 ["));
+  CHECK_THAT(md, Catch::Contains("Each held-out split minus `train`"));
+  CHECK_THAT(ConsoleReport(r, s),
+             Catch::Contains("rollout BCE, mean over seeds [95% interval], lower is better"));
 }

@@ -1,7 +1,8 @@
 #pragma once
 /// A study's plots, drawn by gnuplot (Debian's gnuplot-nox) from data files written beside them:
-/// learning curves per variant with a band over seeds, and grouped bars per split with 95%
-/// intervals and the random policy's score. The .dat and .gp files stay, to re-plot by hand.
+/// learning curves per variant with a band over seeds, grouped bars per split with 95%
+/// intervals and the reference's score, and for prediction studies the BCE per rollout step. The
+/// .dat and .gp files stay, to re-plot by hand.
 
 #include <string>
 #include <vector>
@@ -30,6 +31,12 @@ std::string PlotLearningCurves(const StudyResults& results, const std::string& d
 /// Writes dir/splits.{dat,gp,png}; returns the PNG's file name, or "" without gnuplot.
 std::string PlotSplitBars(const StudyResults& results, const StudySummary& summary,
                           const std::string& dir);
+
+/// A prediction study's BCE at each rollout step, one panel per split, a line per variant (mean
+/// over seeds, band from the lowest to the highest seed) and the mean frame's level. Writes
+/// dir/rollout.{dat,gp,png}; returns the PNG's file name, or "" without gnuplot or for an RL
+/// study.
+std::string PlotRolloutCurves(const StudyResults& results, const std::string& dir);
 
 /// Runs `gnuplot script`; throws std::runtime_error with its output when it fails.
 void RunGnuplot(const std::string& script);

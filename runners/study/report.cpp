@@ -1,6 +1,7 @@
 #include "runners/study/report.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -15,14 +16,20 @@ std::string Fmt(const char* format, double v) {
   return buf;
 }
 
-std::string Signed(double v) {
-  return Fmt("%+.3f", v);
+std::string Signed(double v, Metric metric) {
+  return Fmt(metric == Metric::kSuccess ? "%+.3f" : "%+.1f", v);
 }
 
-std::string Cell(const MeanInterval& m) {
+std::string Cell(const MeanInterval& m, Metric metric) {
+  const char* f = MetricFormat(metric);
   if (m.n == 0) return "-";
-  if (!m.has_interval) return Fmt("%.3f", m.mean) + " (1 seed)";
-  return Fmt("%.3f", m.mean) + " [" + Fmt("%.3f", m.low) + ", " + Fmt("%.3f", m.high) + "]";
+  if (!m.has_interval) return Fmt(f, m.mean) + " (1 seed)";
+  return Fmt(f, m.mean) + " [" + Fmt(f, m.low) + ", " + Fmt(f, m.high) + "]";
+}
+
+std::string Reference(const StudyResults& results, const std::string& split) {
+  auto it = results.random.find(split);
+  return it == results.random.end() ? "-" : Fmt(MetricFormat(results.metric), it->second.score);
 }
 
 }  // namespace
@@ -42,17 +49,19 @@ std::string ComparisonSentence(const Comparison& c, int seeds_variant, int seeds
       seeds_variant == seeds_baseline
           ? std::to_string(seeds_variant) + (seeds_variant == 1 ? " seed each" : " seeds each")
           : std::to_string(seeds_variant) + " and " + std::to_string(seeds_baseline) + " seeds";
-  std::string s = "`" + c.split + "`: " + c.variant + " " + Fmt("%.3f", variant_mean) +
-                  " against " + c.baseline + " " + Fmt("%.3f", baseline_mean) +
-                  ", a difference of " + Signed(c.diff.estimate) + " (95% bootstrap interval " +
-                  Signed(c.diff.low) + " to " + Signed(c.diff.high) + ", " + seeds + "): ";
+  const char* f = MetricFormat(c.metric);
+  std::string s = "`" + c.split + "`: " + c.variant + " " + Fmt(f, variant_mean) + " against " +
+                  c.baseline + " " + Fmt(f, baseline_mean) + ", a difference of " +
+                  Signed(c.diff.estimate, c.metric) + " (95% bootstrap interval " +
+                  Signed(c.diff.low, c.metric) + " to " + Signed(c.diff.high, c.metric) + ", " +
+                  seeds + "): ";
   if (seeds_variant < 2 || seeds_baseline < 2) {
     return s + "with a single seed on a side there is no interval to speak of; run more seeds.";
   }
   if (c.diff.excludes_zero()) {
     std::string verdict = s + "the interval excludes zero: " + c.variant + " is " +
-                          (c.diff.estimate > 0 ? "better" : "worse") + " than " + c.baseline +
-                          " on `" + c.split + "` in this study.";
+                          ((c.diff.estimate > 0) == HigherIsBetter(c.metric) ? "better" : "worse") +
+                          " than " + c.baseline + " on `" + c.split + "` in this study.";
     // Resampling 2-4 seeds gives a handful of distinct means, so the percentile interval is far
     // narrower than the uncertainty it stands for.
     if (std::min(seeds_variant, seeds_baseline) < kTrustedSeeds) {
@@ -79,12 +88,13 @@ StudySummary Summarise(const StudyResults& results, int resamples, uint64_t seed
       vs.split = split;
       for (const auto& c : results.cells) {
         if (c.variant != v) continue;
-        if (const SplitScore* sc = c.Find(split)) vs.per_seed.push_back(sc->success);
+        if (const SplitScore* sc = c.Find(split)) vs.per_seed.push_back(sc->score);
       }
       vs.score = MeanWithInterval(vs.per_seed);
-      // A success rate lies in [0, 1]; with few seeds the t interval can reach past either end.
+      // A success rate lies in [0, 1] and a BCE above 0; with few seeds the t interval can reach
+      // past either end.
       vs.score.low = std::max(0.0, vs.score.low);
-      vs.score.high = std::min(1.0, vs.score.high);
+      if (results.metric == Metric::kSuccess) vs.score.high = std::min(1.0, vs.score.high);
       out.scores.push_back(vs);
     }
     for (const auto& split : results.splits) {
@@ -94,7 +104,11 @@ StudySummary Summarise(const StudyResults& results, int resamples, uint64_t seed
         if (c.variant != v) continue;
         const SplitScore* tr = c.Find(out.train_split);
         const SplitScore* held = c.Find(split);
-        if (tr && held) gaps.push_back(tr->success - held->success);
+        // How much worse the held-out split is: less success, or more BCE.
+        if (tr && held) {
+          gaps.push_back(HigherIsBetter(results.metric) ? tr->score - held->score
+                                                        : held->score - tr->score);
+        }
       }
       out.gaps.push_back({v, split, MeanWithInterval(gaps)});
     }
@@ -113,6 +127,7 @@ StudySummary Summarise(const StudyResults& results, int resamples, uint64_t seed
       c.variant = v;
       c.baseline = results.baseline;
       c.split = split;
+      c.metric = results.metric;
       c.diff = BootstrapDifference(a->per_seed, b->per_seed, resamples, seed + 7919 * stream);
       c.sentence = ComparisonSentence(c, a->score.n, b->score.n, a->score.mean, b->score.mean);
       out.comparisons.push_back(c);
@@ -123,15 +138,14 @@ StudySummary Summarise(const StudyResults& results, int resamples, uint64_t seed
 
 std::string ReportMarkdown(const StudyResults& results, const StudySummary& summary,
                            const ReportInfo& info) {
+  const Metric metric = results.metric;
+  const char* f = MetricFormat(metric);
   std::ostringstream md;
   md << "# Study `" << results.name << "`\n\n";
   md << "Study file `" << info.study_file << "`, base config `" << info.base_config << "`; "
-     << (info.total_frames > 0 ? std::to_string(info.total_frames) + " frames per run"
-                               : std::string("the base config's budget"))
-     << "; seeds";
+     << info.budget << "; seeds";
   for (size_t i = 0; i < results.seeds.size(); ++i) md << (i ? ", " : " ") << results.seeds[i];
-  md << "; every run evaluated on " << info.episodes << " episodes per split ("
-     << (info.greedy ? "greedy" : "sampled") << " actions). " << results.cells.size() << " of "
+  md << "; every run evaluated on " << info.evaluation << ". " << results.cells.size() << " of "
      << results.cells.size() + results.missing.size() << " cells finished";
   if (!results.missing.empty()) {
     md << " (missing:";
@@ -147,22 +161,24 @@ std::string ReportMarkdown(const StudyResults& results, const StudySummary& summ
     md << ".\n\n";
   }
 
-  md << "## Success per split\n\nMean over seeds with a 95% t interval (cut to [0, 1]); the "
-        "random policy's "
-        "success on the same split ("
-     << info.random_episodes << " episodes) shows how hard the split is.\n\n| split |";
+  std::string name = MetricName(metric);
+  name[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+  md << "## " << name << " per split\n\nMean over seeds with a 95% t interval ("
+     << (metric == Metric::kSuccess ? "cut to [0, 1]; higher is better"
+                                    : "nats per frame, lower is better")
+     << "); the " << ReferenceName(metric) << "'s score on the same split (" << info.reference
+     << ") shows how hard the split is.\n\n| split |";
   for (const auto& v : results.variants) md << " " << v << " |";
-  md << " random policy |\n| --- |";
+  md << " " << ReferenceName(metric) << " |\n| --- |";
   for (size_t i = 0; i <= results.variants.size(); ++i) md << " --- |";
   md << "\n";
   for (const auto& split : results.splits) {
     md << "| `" << split << "` |";
     for (const auto& v : results.variants) {
       const VariantSplit* vs = summary.Find(v, split);
-      md << " " << (vs ? Cell(vs->score) : "-") << " |";
+      md << " " << (vs ? Cell(vs->score, metric) : "-") << " |";
     }
-    auto it = results.random.find(split);
-    md << " " << (it == results.random.end() ? "-" : Fmt("%.3f", it->second.success)) << " |\n";
+    md << " " << Reference(results, split) << " |\n";
   }
 
   md << "\nPer seed:\n\n| variant | seed |";
@@ -174,15 +190,16 @@ std::string ReportMarkdown(const StudyResults& results, const StudySummary& summ
     md << "| " << c.variant << " | " << c.seed << " |";
     for (const auto& split : results.splits) {
       const SplitScore* s = c.Find(split);
-      md << " " << (s ? Fmt("%.3f", s->success) : "-") << " |";
+      md << " " << (s ? Fmt(f, s->score) : "-") << " |";
     }
     md << "\n";
   }
 
   if (!summary.gaps.empty()) {
-    md << "\n## Generalisation gap\n\n`" << summary.train_split
-       << "` minus each held-out split, per seed, then the mean with a 95% t interval (smaller "
-          "is better).\n\n| variant |";
+    md << "\n## Generalisation gap\n\n"
+       << (metric == Metric::kSuccess ? "`" + summary.train_split + "` minus each held-out split"
+                                      : "Each held-out split minus `" + summary.train_split + "`")
+       << ", per seed, then the mean with a 95% t interval (smaller is better).\n\n| variant |";
     std::vector<std::string> held;
     for (const auto& s : results.splits) {
       if (s != summary.train_split) held.push_back(s);
@@ -195,7 +212,7 @@ std::string ReportMarkdown(const StudyResults& results, const StudySummary& summ
       md << "| " << v << " |";
       for (const auto& s : held) {
         for (const auto& g : summary.gaps) {
-          if (g.variant == v && g.split == s) md << " " << Cell(g.gap) << " |";
+          if (g.variant == v && g.split == s) md << " " << Cell(g.gap, metric) << " |";
         }
       }
       md << "\n";
@@ -219,24 +236,25 @@ std::string ReportMarkdown(const StudyResults& results, const StudySummary& summ
 std::string ConsoleReport(const StudyResults& results, const StudySummary& summary) {
   std::ostringstream out;
   char buf[256];
-  out << "success, mean over seeds [95% interval]\n";
+  out << MetricName(results.metric) << ", mean over seeds [95% interval]"
+      << (HigherIsBetter(results.metric) ? "" : ", lower is better") << "\n";
   std::snprintf(buf, sizeof(buf), "%-10s", "split");
   out << buf;
   for (const auto& v : results.variants) {
     std::snprintf(buf, sizeof(buf), "  %-26s", v.c_str());
     out << buf;
   }
-  out << "  random\n";
+  out << "  " << (results.metric == Metric::kSuccess ? "random" : "mean frame") << "\n";
   for (const auto& split : results.splits) {
     std::snprintf(buf, sizeof(buf), "%-10s", split.c_str());
     out << buf;
     for (const auto& v : results.variants) {
       const VariantSplit* vs = summary.Find(v, split);
-      std::snprintf(buf, sizeof(buf), "  %-26s", vs ? Cell(vs->score).c_str() : "-");
+      std::snprintf(buf, sizeof(buf), "  %-26s",
+                    vs ? Cell(vs->score, results.metric).c_str() : "-");
       out << buf;
     }
-    auto it = results.random.find(split);
-    out << "  " << (it == results.random.end() ? "-" : Fmt("%.3f", it->second.success)) << "\n";
+    out << "  " << Reference(results, split) << "\n";
   }
   for (const auto& c : summary.comparisons) out << "- " << c.sentence << "\n";
   return out.str();

@@ -1,8 +1,9 @@
 #pragma once
-/// What a study shows, from its results: per variant and split the mean success over seeds with
-/// a 95% t interval, the generalisation gap (the training split minus each held-out split, per
-/// seed), a bootstrap 95% interval of each variant's difference from the baseline per split, and
-/// one plain sentence per split. Written as report.md and printed as a table.
+/// What a study shows, from its results: per variant and split the mean score (success, or a
+/// prediction study's rollout BCE) over seeds with a 95% t interval, the generalisation gap (how
+/// much worse each held-out split is than the training split, per seed), a bootstrap 95% interval
+/// of each variant's difference from the baseline per split, and one plain sentence per split.
+/// Written as report.md and printed as a table.
 
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@ struct Gap {
 };
 
 struct Comparison {
+  Metric metric = Metric::kSuccess;
   std::string variant;
   std::string baseline;
   std::string split;
@@ -52,10 +54,9 @@ std::string ComparisonSentence(const Comparison& c, int seeds_variant, int seeds
 struct ReportInfo {
   std::string study_file;
   std::string base_config;
-  long long total_frames = 0;
-  int episodes = 0;
-  int random_episodes = 0;
-  bool greedy = false;
+  std::string budget;      ///< "3000000 frames per run", "1500 updates per run"
+  std::string evaluation;  ///< "500 episodes per split (sampled actions)"
+  std::string reference;   ///< how the reference column was measured
   std::vector<std::pair<std::string, std::string>> plots;     ///< (caption, file name)
   std::vector<std::pair<std::string, long long>> parameters;  ///< (variant, parameter count)
   std::string extra_markdown;                                 ///< appended (specialisation)
