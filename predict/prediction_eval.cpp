@@ -50,6 +50,44 @@ double RolloutCurve::Average() const {
   return mean.empty() ? 0.0 : s / static_cast<double>(mean.size());
 }
 
+double RolloutCurve::AverageCi95() const {
+  const auto n = static_cast<double>(per_sequence.size());
+  if (n < 2) return 0.0;
+  double s = 0.0, ss = 0.0;
+  for (const auto& row : per_sequence) {
+    double a = 0.0;
+    for (double v : row) a += v;
+    a /= static_cast<double>(row.size());
+    s += a;
+    ss += a * a;
+  }
+  const double m = s / n;
+  return 1.96 * std::sqrt(std::max(0.0, (ss - s * m) / (n - 1.0)) / n);
+}
+
+namespace {
+
+/// Each step's mean over sequences and its normal 95% interval.
+void SummariseSteps(RolloutCurve* curve) {
+  const auto n = static_cast<int64_t>(curve->per_sequence.size());
+  const int rollout = curve->rollout;
+  curve->mean.assign(static_cast<size_t>(rollout), 0.0);
+  curve->ci95.assign(static_cast<size_t>(rollout), 0.0);
+  for (int k = 0; k < rollout; ++k) {
+    double s = 0.0, ss = 0.0;
+    for (const auto& row : curve->per_sequence) {
+      s += row[static_cast<size_t>(k)];
+      ss += row[static_cast<size_t>(k)] * row[static_cast<size_t>(k)];
+    }
+    const double m = s / static_cast<double>(n);
+    const double var = n > 1 ? std::max(0.0, (ss - s * m) / static_cast<double>(n - 1)) : 0.0;
+    curve->mean[static_cast<size_t>(k)] = m;
+    curve->ci95[static_cast<size_t>(k)] = 1.96 * std::sqrt(var / static_cast<double>(n));
+  }
+}
+
+}  // namespace
+
 RolloutCurve RolloutBce(FramePredictor model, const SequenceStore& data, int64_t n, int burn_in,
                         int rollout, int64_t batch, Feedback feedback) {
   if (burn_in < 1 || rollout < 1 || burn_in + rollout > data.frames()) {
@@ -87,19 +125,50 @@ RolloutCurve RolloutBce(FramePredictor model, const SequenceStore& data, int64_t
     }
   }
   model->train(was_training);
-  curve.mean.assign(static_cast<size_t>(rollout), 0.0);
-  curve.ci95.assign(static_cast<size_t>(rollout), 0.0);
-  for (int k = 0; k < rollout; ++k) {
-    double s = 0.0, ss = 0.0;
-    for (const auto& row : curve.per_sequence) {
-      s += row[static_cast<size_t>(k)];
-      ss += row[static_cast<size_t>(k)] * row[static_cast<size_t>(k)];
+  SummariseSteps(&curve);
+  return curve;
+}
+
+double MeanDensity(const SequenceStore& data, int64_t n) {
+  if (n <= 0 || n > data.count()) n = data.count();
+  const size_t pixels = static_cast<size_t>(data.size()) * static_cast<size_t>(data.size());
+  double lit = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int f = 0; f < data.frames(); ++f) {
+      const uint8_t* p = data.Frame(i, f);
+      for (size_t j = 0; j < pixels; ++j) lit += p[j] != 0 ? 1.0 : 0.0;
     }
-    const double m = s / static_cast<double>(n);
-    const double var = n > 1 ? std::max(0.0, (ss - s * m) / static_cast<double>(n - 1)) : 0.0;
-    curve.mean[static_cast<size_t>(k)] = m;
-    curve.ci95[static_cast<size_t>(k)] = 1.96 * std::sqrt(var / static_cast<double>(n));
   }
+  const double total = static_cast<double>(n) * data.frames() * static_cast<double>(pixels);
+  return total > 0 ? lit / total : 0.0;
+}
+
+RolloutCurve ConstantRollout(const SequenceStore& data, double p, int64_t n, int burn_in,
+                             int rollout) {
+  if (burn_in < 1 || rollout < 1 || burn_in + rollout > data.frames()) {
+    throw std::invalid_argument("rollout evaluation: " + std::to_string(burn_in) + " + " +
+                                std::to_string(rollout) + " frames asked of sequences of " +
+                                std::to_string(data.frames()) + " (" + data.source() + ")");
+  }
+  if (!(p > 0.0 && p < 1.0)) throw std::invalid_argument("ConstantRollout: p must be in (0, 1)");
+  if (n <= 0 || n > data.count()) n = data.count();
+  const size_t pixels = static_cast<size_t>(data.size()) * static_cast<size_t>(data.size());
+  RolloutCurve curve;
+  curve.burn_in = burn_in;
+  curve.rollout = rollout;
+  curve.sequences = n;
+  curve.per_sequence.assign(static_cast<size_t>(n),
+                            std::vector<double>(static_cast<size_t>(rollout)));
+  for (int64_t i = 0; i < n; ++i) {
+    for (int k = 0; k < rollout; ++k) {
+      const uint8_t* f = data.Frame(i, burn_in + k);
+      double lit = 0.0;
+      for (size_t j = 0; j < pixels; ++j) lit += f[j] != 0 ? 1.0 : 0.0;
+      curve.per_sequence[static_cast<size_t>(i)][static_cast<size_t>(k)] =
+          -(lit * std::log(p) + (static_cast<double>(pixels) - lit) * std::log1p(-p));
+    }
+  }
+  SummariseSteps(&curve);
   return curve;
 }
 

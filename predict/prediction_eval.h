@@ -24,6 +24,8 @@ struct RolloutCurve {
   std::vector<std::vector<double>> per_sequence;
   std::vector<double> mean, ci95;  ///< per rollout step over sequences (normal interval)
   double Average() const;          ///< mean over steps and sequences
+  /// The 95% normal interval's half-width of Average(), over the sequences' own averages.
+  double AverageCi95() const;
 };
 
 /// What a rollout feeds back: the predicted pixel probabilities (the paper's protocol), or
@@ -34,5 +36,14 @@ enum class Feedback { kProbabilities, kBinary };
 RolloutCurve RolloutBce(FramePredictor model, const SequenceStore& data, int64_t n = 0,
                         int burn_in = 15, int rollout = 35, int64_t batch = 50,
                         Feedback feedback = Feedback::kProbabilities);
+
+/// The fraction of lit pixels over sequences [0, n) (n 0: all), every frame.
+double MeanDensity(const SequenceStore& data, int64_t n = 0);
+
+/// The 15 + 35 protocol's scores for predicting every pixel at probability p, whatever came
+/// before (p: the training data's MeanDensity): the level below which a model has learnt
+/// something about where the balls are.
+RolloutCurve ConstantRollout(const SequenceStore& data, double p, int64_t n = 0, int burn_in = 15,
+                             int rollout = 35);
 
 }  // namespace rimlab::predict

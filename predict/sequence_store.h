@@ -25,6 +25,13 @@ class SequenceStore {
   int size() const { return size_; }
   const std::string& source() const { return source_; }
 
+  /// Frame `frame` of sequence `sequence`: size * size bytes, 0 or 1.
+  const uint8_t* Frame(int64_t sequence, int frame) const {
+    return pixels_.data() + (static_cast<size_t>(sequence) * static_cast<size_t>(frames_) +
+                             static_cast<size_t>(frame)) *
+                                static_cast<size_t>(size_) * static_cast<size_t>(size_);
+  }
+
   /// Frames [first, first + length) of the sequences `index`, as float [length, B, S, S].
   torch::Tensor Batch(const std::vector<int64_t>& index, int first = 0, int length = -1) const;
 

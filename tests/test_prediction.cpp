@@ -155,3 +155,25 @@ TEST_CASE("a checkpoint resumes training exactly", "[predict]") {
   }
   std::filesystem::remove(path);
 }
+
+TEST_CASE("the mean frame's density and rollout BCE match hand computation", "[predict]") {
+  // Two sequences of three 2 x 2 frames; lit pixels per frame: (1, 2, 0) and (4, 1, 3).
+  std::vector<uint8_t> px = {1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0,
+                             1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 1, 1};
+  const SequenceStore store(px, 2, 3, 2);
+  CHECK(MeanDensity(store) == Approx(11.0 / 24.0));
+  CHECK(MeanDensity(store, 1) == Approx(3.0 / 12.0));
+  const double p = 0.25;
+  const auto bce = [p](double lit) { return -(lit * std::log(p) + (4 - lit) * std::log(1 - p)); };
+  // One true frame, then two scored: frames 1 and 2 of each sequence.
+  const RolloutCurve c = ConstantRollout(store, p, 0, 1, 2);
+  REQUIRE(c.mean.size() == 2);
+  CHECK(c.mean[0] == Approx((bce(2) + bce(1)) / 2));
+  CHECK(c.mean[1] == Approx((bce(0) + bce(3)) / 2));
+  CHECK(c.Average() == Approx((bce(2) + bce(1) + bce(0) + bce(3)) / 4));
+  // The interval of the average is over the sequences' own averages.
+  const double a = (bce(2) + bce(0)) / 2, b = (bce(1) + bce(3)) / 2;
+  CHECK(c.AverageCi95() == Approx(1.96 * std::abs(a - b) / std::sqrt(2.0) / std::sqrt(2.0)));
+  CHECK_THROWS(ConstantRollout(store, p, 0, 2, 2));  // 4 frames asked of 3
+  CHECK_THROWS(ConstantRollout(store, 1.0, 0, 1, 2));
+}
