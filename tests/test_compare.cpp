@@ -178,3 +178,17 @@ TEST_CASE("bad study files end in one line naming the file, line and key", "[cli
   CHECK(fs::exists(kDir + "/s/cells/lstm-s1/study_eval.json"));
   fs::remove_all(kDir);
 }
+
+TEST_CASE("every shipped study builds every variant's config", "[cli][compare]") {
+  int studies = 0;
+  for (const auto& entry : fs::directory_iterator("configs/studies")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++studies;
+    const Result r = Run("compare " + entry.path().string() + " --check --out " + kDir + "/chk");
+    INFO(entry.path() << "\n" << r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out.find(" cells, scored by ") != std::string::npos);
+  }
+  CHECK(studies >= 3);
+  CHECK_FALSE(fs::exists(kDir + "/chk"));  // --check writes nothing
+}

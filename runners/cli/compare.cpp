@@ -17,7 +17,10 @@
 #include <thread>
 #include <utility>
 
+#include "envs/balls/sequences.h"
 #include "runners/cli/commands.h"
+#include "runners/cli/compare_predict.h"
+#include "runners/cli/compare_study.h"
 #include "runners/cli/train_rl.h"
 #include "runners/config/env_config.h"
 #include "runners/config/study_file.h"
@@ -37,39 +40,73 @@ namespace rimlab {
 
 namespace fs = std::filesystem;
 
+using compare::kCellResultFile;
+using compare::kUnitsFile;
+using compare::Label;
+using compare::ReadFile;
+using compare::Study;
+
 namespace {
-
-constexpr const char* kCellResultFile = "study_eval.json";
-constexpr const char* kUnitsFile = "units.json";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Label(const std::string& split) {
-  return split.empty() ? "env" : split;
-}
-
-struct Study {
-  StudyFile file;
-  std::string dir;
-  std::vector<std::string> splits;  ///< "" evaluates the config's own env (no splits)
-  std::vector<TrainPlan> plans;     ///< per variant
-  std::vector<bool> analyse_units;  ///< per variant: a RIM core on a gridworld
-  /// --frames/--seeds/--episodes as given, passed on to the cells.
-  std::vector<std::pair<std::string, std::string>> flags;
-};
 
 /// Builds every variant's env, model and algorithm once, so that a bad override, split or budget
 /// fails before any cell starts, and reports the parameter counts.
 void CheckVariants(Study* study) {
   const StudyFile& s = study->file;
+  for (const auto& d : s.datasets) {
+    try {
+      balls::SequenceVariantByName(d.variant);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(d.where + ": key 'variant': " + e.what());
+    }
+  }
   for (size_t v = 0; v < s.variants.size(); ++v) {
+    const bool predict =
+        IsPredictionConfig(Config::Load(s.variants[v].base.empty() ? s.base : s.variants[v].base));
+    if (v == 0) {
+      study->metric = predict ? study::Metric::kRolloutBce : study::Metric::kSuccess;
+    } else if (predict != (study->metric == study::Metric::kRolloutBce)) {
+      throw ConfigError(s.variants[v].where + ": key 'base': variant '" + s.variants[v].name +
+                        "' is " + (predict ? "a prediction" : "an RL") +
+                        " config and the first variant is not; a study compares one kind");
+    }
+    if (predict && s.total_frames > 0) {
+      throw ConfigError(s.total_frames_where +
+                        ": key 'total_frames': a prediction study's budget is 'updates' "
+                        "(Adam steps per cell), not frames");
+    }
+    if (!predict && s.updates > 0) {
+      throw ConfigError(s.updates_where +
+                        ": key 'updates': an RL study's budget is 'total_frames'; 'updates' is "
+                        "for prediction studies");
+    }
     StudyCell cell{s.variants[v].name + "-check", static_cast<int>(v), s.seeds.front()};
     Config c = s.CellConfig(cell);
+    if (predict) {
+      study->plans.push_back(PlanPrediction(c));
+      study->analyse_units.push_back(false);
+      if (v > 0) continue;
+      study->data_files = PredictionEvalFiles(c);
+      if (study->data_files.empty()) {
+        throw ConfigError(s.base + ": key 'eval.files': a prediction study needs data files");
+      }
+      for (const auto& f : study->data_files) study->splits.push_back(DataSplitLabel(f));
+      if (!s.splits.empty()) {
+        std::vector<std::string> files;
+        for (const auto& split : s.splits) {
+          auto it = std::find(study->splits.begin(), study->splits.end(), split);
+          if (it == study->splits.end()) {
+            std::string known;
+            for (const auto& k : study->splits) known += (known.empty() ? "" : ", ") + k;
+            throw ConfigError(s.path + ": key 'splits': no data file '" + split +
+                              "' in the base config's eval.files (" + known + ")");
+          }
+          files.push_back(study->data_files[static_cast<size_t>(it - study->splits.begin())]);
+        }
+        study->data_files = files;
+        study->splits = s.splits;
+      }
+      continue;
+    }
     if (const Param* task = c.Section("").Find("task")) {
       if (ParamToString(task->value) != "\"rl\"" && ParamToString(task->value) != "rl") {
         throw ConfigError(task->where + ": key 'task': compare trains RL policies (task rl), got " +
@@ -193,6 +230,30 @@ void WriteUnits(const Study& study, const StudyCell& cell, const TrainedPolicy& 
               a.episodes, static_cast<long long>(a.steps));
 }
 
+/// A prediction cell: trains (or resumes) it and scores it on every data file.
+int RunPredictionCell(const Study& study, const StudyCell& cell, const std::string& dir) {
+  EnsureStudyDatasets(study.file, study.dir);
+  const bool resume = !ListCheckpoints(dir + "/checkpoints").empty();
+  if (!resume && fs::exists(dir)) fs::remove_all(dir);
+  const int rc = TrainPredictionCell(study.file.CellConfig(cell), study.file.base,
+                                     study.dir + "/cells", resume ? dir : "");
+  if (rc != 0) return rc;
+  study::CellResult result;
+  result.metric = study.metric;
+  result.id = cell.id;
+  result.variant = study.file.variants[static_cast<size_t>(cell.variant)].name;
+  result.seed = cell.seed;
+  result.frames = LastFrames(dir + "/metrics.csv");  // sequences seen
+  const auto checkpoints = ListCheckpoints(dir + "/checkpoints");
+  result.checkpoint = checkpoints.empty() ? "" : checkpoints.back();
+  result.splits = EvaluatePredictionRun(dir, study.data_files, study.file.episodes);
+  std::printf("cell %s, rollout BCE per frame:", cell.id.c_str());
+  for (const auto& s : result.splits) std::printf("  %s %.1f", s.split.c_str(), s.score);
+  std::printf("\n");
+  WriteFileAtomic(dir + "/" + kCellResultFile, study::CellResultJson(result));
+  return 0;
+}
+
 /// Trains (or resumes) one cell and evaluates it; the result file is written last, so it marks
 /// a finished cell.
 int RunOneCell(const Study& study, const StudyCell& cell, int threads) {
@@ -211,6 +272,11 @@ int RunOneCell(const Study& study, const StudyCell& cell, int threads) {
                 kCellResultFile);
     close(lock);
     return 0;
+  }
+  if (study.metric == study::Metric::kRolloutBce) {
+    const int rc = RunPredictionCell(study, cell, dir);
+    close(lock);
+    return rc;
   }
   int rc = 0;
   if (!ListCheckpoints(dir + "/checkpoints").empty()) {
@@ -257,131 +323,6 @@ int RunOneCell(const Study& study, const StudyCell& cell, int threads) {
   return 0;
 }
 
-/// A random policy on every split of the base config (with the study's common overrides).
-void EnsureRandomScores(const Study& study) {
-  const StudyFile& s = study.file;
-  const std::string path = study.dir + "/random.json";
-  if (s.random_episodes <= 0) return;
-  if (fs::exists(path)) {
-    const auto have = study::ParseRandomScores(ReadFile(path), path);
-    bool complete = true;
-    for (const auto& split : study.splits) {
-      auto it = have.find(Label(split));
-      complete = complete && it != have.end() && it->second.episodes == s.random_episodes;
-    }
-    if (complete) return;
-  }
-  Config c = Config::Load(s.base);
-  for (const auto& o : s.overrides) c.Override(o.assignment, o.where);
-  const EnvConfig env = EnvConfigFrom(c);
-  const PoolOptions pool_options = PoolOptionsFrom(c);
-  std::map<std::string, study::SplitScore> scores;
-  for (const auto& split : study.splits) {
-    const EnvConfig ec = split.empty() ? env : env.WithSplit(split);
-    ActorPool pool([&ec](int) { return ec.Make(); }, pool_options);
-    const EpisodeStats st = Evaluate(&pool, s.random_episodes,
-                                     RandomPolicy(pool.spec().action, pool_options.seed + 7919));
-    scores[Label(split)] = {Label(split),    st.episodes,    st.success_rate, st.success_low,
-                            st.success_high, st.return_mean, st.return_ci95,  st.length_mean};
-  }
-  WriteFileAtomic(path, study::RandomScoresJson(scores));
-}
-
-/// Finished cells from `dirs` (the first holding a cell wins; a cell finished in two with
-/// different results is an error).
-study::StudyResults CollectResults(const Study& study, const std::vector<std::string>& dirs) {
-  const StudyFile& s = study.file;
-  study::StudyResults r;
-  r.name = s.name;
-  for (const auto& v : s.variants) r.variants.push_back(v.name);
-  r.baseline = s.baseline;
-  for (const auto& split : study.splits) r.splits.push_back(Label(split));
-  r.seeds = s.seeds;
-  for (const auto& cell : s.Cells()) {
-    bool found = false;
-    std::string found_in;
-    std::string found_csv;
-    for (const auto& d : dirs) {
-      const std::string path = d + "/cells/" + cell.id + "/" + kCellResultFile;
-      if (!fs::exists(path)) continue;
-      study::CellResult c = study::ParseCellResult(ReadFile(path), path);
-      c.dir = d + "/cells/" + cell.id;
-      if (c.variant != s.variants[static_cast<size_t>(cell.variant)].name || c.seed != cell.seed) {
-        throw std::invalid_argument(path + ": holds cell " + c.id + ", not " + cell.id);
-      }
-      study::StudyResults one;
-      one.name = r.name;
-      one.splits = r.splits;
-      one.cells = {c};
-      const std::string csv = study::ResultsCsv(one);
-      if (found) {
-        if (csv != found_csv) {
-          throw std::invalid_argument("cell " + cell.id + " finished in both " + found_in +
-                                      " and " + d + " with different results");
-        }
-        continue;
-      }
-      found = true;
-      found_in = d;
-      found_csv = csv;
-      r.cells.push_back(c);
-    }
-    if (!found) r.missing.push_back(cell.id);
-  }
-  for (const auto& d : dirs) {
-    const std::string path = d + "/random.json";
-    if (fs::exists(path)) {
-      r.random = study::ParseRandomScores(ReadFile(path), path);
-      break;
-    }
-  }
-  return r;
-}
-
-int WriteReport(const Study& study, const std::vector<std::string>& dirs) {
-  const study::StudyResults results = CollectResults(study, dirs);
-  const study::StudySummary summary = study::Summarise(results, study.file.bootstrap_resamples);
-  fs::create_directories(study.dir);
-  WriteFileAtomic(study.dir + "/results.csv", study::ResultsCsv(results));
-  study::ReportInfo info;
-  info.study_file = study.file.path;
-  info.base_config = study.file.base;
-  info.total_frames = study.file.total_frames;
-  info.episodes = study.file.episodes;
-  info.random_episodes = study.file.random_episodes;
-  info.greedy = study.file.greedy;
-  for (size_t v = 0; v < study.plans.size(); ++v) {
-    info.parameters.emplace_back(study.file.variants[v].name, study.plans[v].parameters);
-  }
-  std::vector<study::UnitAnalysis> units;
-  for (const auto& c : results.cells) {
-    const std::string path = c.dir + "/" + kUnitsFile;
-    if (fs::exists(path)) units.push_back(study::ParseUnitAnalysis(ReadFile(path), path));
-  }
-  std::string note;
-  std::string heatmap;
-  if (!results.cells.empty()) {
-    heatmap = study::PlotUnitHeatmap(units, study.dir);
-    const std::string curves = study::PlotLearningCurves(results, study.dir);
-    const std::string bars = study::PlotSplitBars(results, summary, study.dir);
-    if (!curves.empty()) info.plots.emplace_back("learning curves", curves);
-    if (!bars.empty()) info.plots.emplace_back("success per split", bars);
-    if (curves.empty()) note = " (no plots: gnuplot is not installed; apt-get install gnuplot-nox)";
-  }
-  info.extra_markdown = study::UnitsMarkdown(units, heatmap);
-  WriteFileAtomic(study.dir + "/report.md", study::ReportMarkdown(results, summary, info));
-  std::printf("\n%s%s", study::ConsoleReport(results, summary).c_str(),
-              study::UnitsConsole(units).c_str());
-  if (!results.missing.empty()) {
-    std::printf("%zu cell(s) not finished:", results.missing.size());
-    for (const auto& m : results.missing) std::printf(" %s", m.c_str());
-    std::printf("\n");
-  }
-  std::printf("wrote %s/results.csv and %s/report.md%s\n", study.dir.c_str(), study.dir.c_str(),
-              note.c_str());
-  return 0;
-}
-
 }  // namespace
 
 int CmdCompare(const CompareArgs& args) {
@@ -391,6 +332,11 @@ int CmdCompare(const CompareArgs& args) {
     study.file.total_frames = args.frames;
     study.file.total_frames_where = "--frames";
     study.flags.emplace_back("--frames", std::to_string(args.frames));
+  }
+  if (args.updates > 0) {
+    study.file.updates = args.updates;
+    study.file.updates_where = "--updates";
+    study.flags.emplace_back("--updates", std::to_string(args.updates));
   }
   if (args.seeds > 0) {
     study.file.seeds.clear();
@@ -410,15 +356,30 @@ int CmdCompare(const CompareArgs& args) {
     return 0;
   }
   CheckVariants(&study);
+  if (args.check) {
+    std::printf("%s: %zu variants x %zu seeds = %zu cells, scored by %s on",
+                study.file.path.c_str(), study.file.variants.size(), study.file.seeds.size(),
+                cells.size(), study::MetricName(study.metric).c_str());
+    for (const auto& split : study.splits) std::printf(" %s", Label(split).c_str());
+    std::printf("\n");
+    for (size_t v = 0; v < study.plans.size(); ++v) {
+      std::printf("  %-12s %s\n", study.file.variants[v].name.c_str(),
+                  study.plans[v].model.c_str());
+    }
+    return 0;
+  }
   if (!args.merge.empty()) {
     for (const auto& d : args.merge) {
       if (!fs::is_directory(d + "/cells")) {
         throw std::invalid_argument("--merge: " + d + " is not a study directory (no cells/)");
       }
     }
-    return WriteReport(study, args.merge);
+    return compare::WriteReport(study, args.merge);
   }
   GuardStudyDir(study);
+  if (study.metric == study::Metric::kRolloutBce && args.cell.empty()) {
+    EnsureStudyDatasets(study.file, study.dir);
+  }
 
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   const int jobs = args.jobs > 0 ? args.jobs : cores;
@@ -461,8 +422,9 @@ int CmdCompare(const CompareArgs& args) {
         study.file.name.c_str(), study.file.variants.size(), study.file.seeds.size(), cells.size(),
         done, jobs, threads, study.dir.c_str());
     for (size_t v = 0; v < study.plans.size(); ++v) {
-      std::printf("  %-12s %s, %lld frames per run\n", study.file.variants[v].name.c_str(),
-                  study.plans[v].model.c_str(), study.plans[v].total_frames);
+      std::printf("  %-12s %s, %lld %s per run\n", study.file.variants[v].name.c_str(),
+                  study.plans[v].model.c_str(), study.plans[v].total_frames,
+                  study.metric == study::Metric::kRolloutBce ? "sequences" : "frames");
     }
     int update_threads = 1;
     for (const auto& p : study.plans) update_threads = std::max(update_threads, p.learner_threads);
@@ -496,8 +458,8 @@ int CmdCompare(const CompareArgs& args) {
       rc = 1;
     }
   }
-  EnsureRandomScores(study);
-  WriteReport(study, {study.dir});
+  compare::EnsureRandomScores(study);
+  compare::WriteReport(study, {study.dir});
   return rc;
 }
 

@@ -18,10 +18,12 @@ struct CompareArgs {
   bool list_cells = false;
   std::vector<std::string> merge;  ///< study directories whose cells are joined into --out
   bool report_only = false;        ///< no training: report what is finished
+  bool check = false;              ///< check the study file and every variant's config, then exit
   // In place of the study file's values; the study directory remembers them with the file.
-  int64_t frames = 0;  ///< total_frames per cell
-  int seeds = 0;       ///< seeds 1..N
-  int episodes = 0;    ///< eval.episodes
+  int64_t frames = 0;   ///< total_frames per cell (RL studies)
+  int64_t updates = 0;  ///< updates per cell (prediction studies)
+  int seeds = 0;        ///< seeds 1..N
+  int episodes = 0;     ///< eval.episodes
 };
 
 int CmdCompare(const CompareArgs& args);

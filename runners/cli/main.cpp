@@ -130,12 +130,20 @@ int main(int argc, char** argv) {
       ->add_option("--frames", compare.frames,
                    "training frames per cell, in place of the study file's total_frames")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
+  cmd_compare
+      ->add_option("--updates", compare.updates,
+                   "prediction studies: updates per cell, in place of the study file's updates")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   cmd_compare->add_option("--seeds", compare.seeds, "seeds 1..N in place of the study file's seeds")
       ->check(CLI::Range(1, 1000));
   cmd_compare
       ->add_option("--episodes", compare.episodes,
-                   "evaluation episodes per split, in place of the study file's eval.episodes")
+                   "evaluation episodes per split (prediction studies: test sequences per data "
+                   "file), in place of the study file's eval.episodes")
       ->check(CLI::Range(1, 100000000));
+  cmd_compare->add_flag("--check", compare.check,
+                        "build every variant's config and print the cells, without training or "
+                        "writing anything");
   cmd_compare->add_flag("--report", compare.report_only,
                         "train nothing: report the cells finished so far");
 #endif

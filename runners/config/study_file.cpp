@@ -11,8 +11,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::set<std::string> kTopKeys = {"study",     "base",     "seeds",    "total_frames",
-                                        "overrides", "variants", "baseline", "eval"};
+const std::set<std::string> kTopKeys = {"study",    "base",     "seeds",     "total_frames",
+                                        "updates",  "datasets", "overrides", "variants",
+                                        "baseline", "eval"};
+const std::set<std::string> kDatasetKeys = {"file", "variant", "sequences", "validation",
+                                            "test", "frames",  "seed"};
 const std::set<std::string> kVariantKeys = {"name", "base", "overrides"};
 const std::set<std::string> kEvalKeys = {
     "splits", "episodes", "random_episodes", "greedy", "bootstrap_resamples", "unit_episodes"};
@@ -138,6 +141,7 @@ Config StudyFile::CellConfig(const StudyCell& cell) const {
   if (total_frames > 0) {
     c.Override("total_frames=" + std::to_string(total_frames), total_frames_where);
   }
+  if (updates > 0) c.Override("train.updates=" + std::to_string(updates), updates_where);
   for (const auto& o : v.overrides) c.Override(o.assignment, o.where);
   c.Override("seed=" + std::to_string(cell.seed), seeds_where);
   c.Override("name=" + cell.id, path);
@@ -202,6 +206,42 @@ StudyFile LoadStudyFile(const std::string& path) {
   if (const YAML::Node tf = root["total_frames"]) {
     s.total_frames_where = Line(path, tf.Mark());
     s.total_frames = ReadInt(path, tf, "total_frames", 1, int64_t{1} << 50);
+  }
+  if (const YAML::Node u = root["updates"]) {
+    s.updates_where = Line(path, u.Mark());
+    s.updates = ReadInt(path, u, "updates", 1, int64_t{1} << 40);
+  }
+  if (s.total_frames > 0 && s.updates > 0) {
+    Fail(s.updates_where, "updates",
+         "give either total_frames (an RL study's budget) or updates (a prediction study's)");
+  }
+  if (const YAML::Node d = root["datasets"]) {
+    if (!d.IsSequence()) {
+      Fail(Line(path, d.Mark()), "datasets",
+           "expected a list of {file, variant, sequences, test, ...} maps");
+    }
+    for (const auto& item : d) {
+      if (!item.IsMap()) Fail(Line(path, item.Mark()), "datasets", "expected a map per file");
+      CheckKeys(path, item, kDatasetKeys, "a dataset");
+      StudyDataset ds;
+      ds.where = Line(path, item.Mark());
+      if (!item["file"] || !item["file"].IsScalar() || item["file"].Scalar().empty()) {
+        Fail(ds.where, "file", "every dataset needs a file (the path its configs name)");
+      }
+      ds.file = item["file"].Scalar();
+      if (item["variant"]) ds.variant = item["variant"].Scalar();
+      if (item["sequences"])
+        ds.sequences = ReadInt(path, item["sequences"], "sequences", 1, 1 << 30);
+      if (item["validation"]) {
+        ds.validation = ReadInt(path, item["validation"], "validation", 0, 1 << 30);
+      }
+      if (item["test"]) ds.test = ReadInt(path, item["test"], "test", 0, 1 << 30);
+      if (item["frames"]) {
+        ds.frames = static_cast<int>(ReadInt(path, item["frames"], "frames", 2, 100000));
+      }
+      if (item["seed"]) ds.seed = ReadInt(path, item["seed"], "seed", 0, int64_t{1} << 40);
+      s.datasets.push_back(ds);
+    }
   }
   if (const YAML::Node o = root["overrides"]) s.overrides = ReadOverrides(path, o, "overrides");
 

@@ -30,6 +30,19 @@ struct StudyCell {
   int64_t seed = 0;
 };
 
+/// A bouncing-balls data file a prediction study needs, made with `rimlab balls-data` before its
+/// cells start when it does not exist yet.
+struct StudyDataset {
+  std::string file;  ///< as the configs name it (relative to the working directory)
+  std::string variant = "4";
+  int64_t sequences = 1000;
+  int64_t validation = -1;  ///< -1: balls-data's default
+  int64_t test = -1;
+  int frames = 51;
+  int64_t seed = 0;
+  std::string where;
+};
+
 struct StudyFile {
   std::string path;
   std::string name;  ///< `study:`; default: the file's stem
@@ -39,6 +52,9 @@ struct StudyFile {
   std::string seeds_where;
   int64_t total_frames = 0;  ///< 0: the base config's
   std::string total_frames_where;
+  int64_t updates = 0;  ///< a prediction study's budget (train.updates); 0: the base config's
+  std::string updates_where;
+  std::vector<StudyDataset> datasets;
   std::vector<StudyOverride> overrides;  ///< applied to every variant, before its own
   std::vector<StudyVariant> variants;
   std::string baseline;  ///< the variant the others are compared with
