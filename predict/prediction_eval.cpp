@@ -67,6 +67,24 @@ double RolloutCurve::AverageCi95() const {
 
 namespace {
 
+/// A curve for sequences [0, n) (n 0 or more than there are: all) with every BCE still to fill;
+/// throws when the sequences are too short for the protocol.
+RolloutCurve EmptyCurve(const SequenceStore& data, int64_t n, int burn_in, int rollout) {
+  if (burn_in < 1 || rollout < 1 || burn_in + rollout > data.frames()) {
+    throw std::invalid_argument("rollout evaluation: " + std::to_string(burn_in) + " + " +
+                                std::to_string(rollout) + " frames asked of sequences of " +
+                                std::to_string(data.frames()) + " (" + data.source() + ")");
+  }
+  if (n <= 0 || n > data.count()) n = data.count();
+  RolloutCurve curve;
+  curve.burn_in = burn_in;
+  curve.rollout = rollout;
+  curve.sequences = n;
+  curve.per_sequence.assign(static_cast<size_t>(n),
+                            std::vector<double>(static_cast<size_t>(rollout)));
+  return curve;
+}
+
 /// Each step's mean over sequences and its normal 95% interval.
 void SummariseSteps(RolloutCurve* curve) {
   const auto n = static_cast<int64_t>(curve->per_sequence.size());
@@ -90,21 +108,11 @@ void SummariseSteps(RolloutCurve* curve) {
 
 RolloutCurve RolloutBce(FramePredictor model, const SequenceStore& data, int64_t n, int burn_in,
                         int rollout, int64_t batch, Feedback feedback) {
-  if (burn_in < 1 || rollout < 1 || burn_in + rollout > data.frames()) {
-    throw std::invalid_argument("rollout evaluation: " + std::to_string(burn_in) + " + " +
-                                std::to_string(rollout) + " frames asked of sequences of " +
-                                std::to_string(data.frames()) + " (" + data.source() + ")");
-  }
-  if (n <= 0 || n > data.count()) n = data.count();
+  RolloutCurve curve = EmptyCurve(data, n, burn_in, rollout);
+  n = curve.sequences;
   torch::NoGradGuard no_grad;
   const bool was_training = model->is_training();
   model->eval();
-  RolloutCurve curve;
-  curve.burn_in = burn_in;
-  curve.rollout = rollout;
-  curve.sequences = n;
-  curve.per_sequence.assign(static_cast<size_t>(n),
-                            std::vector<double>(static_cast<size_t>(rollout)));
   for (int64_t first = 0; first < n; first += batch) {
     const int64_t b = std::min(batch, n - first);
     const torch::Tensor x = data.Batch(Range(first, b), 0, burn_in + rollout);
@@ -145,20 +153,10 @@ double MeanDensity(const SequenceStore& data, int64_t n) {
 
 RolloutCurve ConstantRollout(const SequenceStore& data, double p, int64_t n, int burn_in,
                              int rollout) {
-  if (burn_in < 1 || rollout < 1 || burn_in + rollout > data.frames()) {
-    throw std::invalid_argument("rollout evaluation: " + std::to_string(burn_in) + " + " +
-                                std::to_string(rollout) + " frames asked of sequences of " +
-                                std::to_string(data.frames()) + " (" + data.source() + ")");
-  }
   if (!(p > 0.0 && p < 1.0)) throw std::invalid_argument("ConstantRollout: p must be in (0, 1)");
-  if (n <= 0 || n > data.count()) n = data.count();
+  RolloutCurve curve = EmptyCurve(data, n, burn_in, rollout);
+  n = curve.sequences;
   const size_t pixels = static_cast<size_t>(data.size()) * static_cast<size_t>(data.size());
-  RolloutCurve curve;
-  curve.burn_in = burn_in;
-  curve.rollout = rollout;
-  curve.sequences = n;
-  curve.per_sequence.assign(static_cast<size_t>(n),
-                            std::vector<double>(static_cast<size_t>(rollout)));
   for (int64_t i = 0; i < n; ++i) {
     for (int k = 0; k < rollout; ++k) {
       const uint8_t* f = data.Frame(i, burn_in + k);
