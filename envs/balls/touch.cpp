@@ -309,7 +309,7 @@ class Touch : public Environment {
     std::copy(frame_.rgb.begin(), frame_.rgb.end(), obs.Field<uint8_t>(0));
   }
 
-  void WriteFeatures(float* out, float* objects) const {
+  void WriteFeatures(float* out, float* objects) {
     std::fill(out, out + kTouchContextSize, 0.0f);
     std::fill(objects, objects + kTouchObjectSlots * kTouchObjectSize, 0.0f);
     if (!started_) return;
@@ -324,7 +324,8 @@ class Touch : public Environment {
     out[6] = static_cast<float>(target_colour_.b) / 255.0f;
     out[7] = static_cast<float>(t_) / static_cast<float>(o_.max_steps);
     // Nearest first, ties by index: the order is a function of the state alone.
-    std::vector<std::pair<float, int>> order;
+    std::vector<std::pair<float, int>>& order = order_;  // a member: no allocation per step
+    order.clear();
     for (int i = 1; i < world_.num_balls(); ++i) {
       const Ball b = world_.GetBall(i);
       order.push_back({(b.x - agent.x) * (b.x - agent.x) + (b.y - agent.y) * (b.y - agent.y), i});
@@ -350,6 +351,7 @@ class Touch : public Environment {
   EnvSpec spec_;
   BallWorld world_;
   std::vector<Rgb> palette_, colours_;
+  std::vector<std::pair<float, int>> order_;  ///< WriteFeatures' (distance, ball) scratch
   Rgb target_colour_;
   std::vector<uint8_t> actions_;
   uint64_t seed_ = 0, episode_ = 0;
