@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "runners/study/plots.h"
 #include "runners/study/report.h"
@@ -195,4 +196,18 @@ TEST_CASE("a prediction study's BCE: lower is better, gaps held-out minus train,
   CHECK_THAT(md, Catch::Contains("Each held-out split minus `train`"));
   CHECK_THAT(ConsoleReport(r, s),
              Catch::Contains("rollout BCE, mean over seeds [95% interval], lower is better"));
+
+  // A split name longer than the usual column keeps every row's columns aligned.
+  for (auto& c : r.cells) c.splits[1].split = "balls3curtain";
+  r.splits = {"train", "balls3curtain"};
+  const std::string console = ConsoleReport(r, Summarise(r, 200));
+  std::vector<size_t> rim_column;
+  std::istringstream lines(console);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("- ", 0) == 0 || line.find("mean over seeds") != std::string::npos) continue;
+    rim_column.push_back(line.find_first_not_of(' ', line.find(' ')));  // the second column
+  }
+  REQUIRE(rim_column.size() == 3);  // the header, train, balls3curtain
+  CHECK(rim_column[0] == rim_column[1]);
+  CHECK(rim_column[1] == rim_column[2]);
 }

@@ -238,7 +238,10 @@ std::string ConsoleReport(const StudyResults& results, const StudySummary& summa
   char buf[256];
   out << MetricName(results.metric) << ", mean over seeds [95% interval]"
       << (HigherIsBetter(results.metric) ? "" : ", lower is better") << "\n";
-  std::snprintf(buf, sizeof(buf), "%-10s", "split");
+  // Wide enough for the longest split name ("balls3curtain"), so the columns stay aligned.
+  int width = 10;
+  for (const auto& split : results.splits) width = std::max(width, static_cast<int>(split.size()));
+  std::snprintf(buf, sizeof(buf), "%-*s", width, "split");
   out << buf;
   for (const auto& v : results.variants) {
     std::snprintf(buf, sizeof(buf), "  %-26s", v.c_str());
@@ -246,7 +249,7 @@ std::string ConsoleReport(const StudyResults& results, const StudySummary& summa
   }
   out << "  " << (results.metric == Metric::kSuccess ? "random" : "mean frame") << "\n";
   for (const auto& split : results.splits) {
-    std::snprintf(buf, sizeof(buf), "%-10s", split.c_str());
+    std::snprintf(buf, sizeof(buf), "%-*s", width, split.c_str());
     out << buf;
     for (const auto& v : results.variants) {
       const VariantSplit* vs = summary.Find(v, split);
