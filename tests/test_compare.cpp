@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tests/cli_run.h"
+#include "tests/study_test_util.h"
 
 using cli_test::Lines;
 using cli_test::ReadFile;
@@ -33,8 +34,7 @@ std::string BanditStudy(long frames) {
 }
 
 void Fresh() {
-  fs::remove_all(kDir);
-  fs::create_directories(kDir);
+  study_test::FreshDir(kDir);
 }
 
 }  // namespace
@@ -140,13 +140,8 @@ TEST_CASE("a RIM study on a grid analyses what its units see", "[cli][compare]")
 
 TEST_CASE("bad study files end in one line naming the file, line and key", "[cli][compare]") {
   Fresh();
-  struct Bad {
-    const char* what;
-    std::string text;
-    std::string expect;  // after "FILE:"
-  };
   const std::string head = "base: ../configs/bandit_ppo.yaml\nseeds: 2\n";
-  const std::vector<Bad> cases = {
+  const std::vector<study_test::BadStudy> cases = {
       {"an unknown variant key", head + "variants:\n  - name: a\n    overides: {ppo.lr: 0.1}\n",
        ":5: key 'overides'"},
       {"a duplicate variant name", head + "variants:\n  - name: a\n  - name: a\n",
@@ -156,17 +151,7 @@ TEST_CASE("bad study files end in one line naming the file, line and key", "[cli
       {"an unknown override key", head + "variants:\n  - name: a\n    overrides: {ppo.lrr: 1}\n",
        "'lrr'"},
   };
-  for (const auto& c : cases) {
-    const std::string path = kDir + "/bad.yaml";
-    WriteFile(path, c.text);
-    const Result r = Run("compare " + path + " --out " + kDir + "/bad");
-    INFO(c.what << "\n" << r.err);
-    CHECK(r.status == 2);
-    CHECK(Lines(r.err) == 1);
-    CHECK(r.err.find(path) != std::string::npos);
-    CHECK(r.err.find(c.expect) != std::string::npos);
-    CHECK_FALSE(fs::exists(kDir + "/bad/cells"));  // nothing was started
-  }
+  study_test::CheckBadStudies(kDir, cases);
   // A directory made by one study refuses another study file.
   WriteFile(kDir + "/one.yaml", BanditStudy(1024));
   WriteFile(kDir + "/two.yaml", BanditStudy(2048));

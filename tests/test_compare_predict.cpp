@@ -10,6 +10,7 @@
 
 #include "tests/cli_run.h"
 #include "tests/file_test_util.h"
+#include "tests/study_test_util.h"
 
 using cli_test::Lines;
 using cli_test::ReadFile;
@@ -46,8 +47,7 @@ std::string TinyStudy(const std::string& extra = "") {
 }
 
 void Fresh() {
-  fs::remove_all(kDir);
-  fs::create_directories(kDir);
+  study_test::FreshDir(kDir);
 }
 
 }  // namespace
@@ -117,11 +117,6 @@ TEST_CASE("a prediction study makes its data, scores each cell's rollout and the
 TEST_CASE("bad prediction studies end in one line naming the file, line and key",
           "[cli][compare][predict]") {
   Fresh();
-  struct Bad {
-    const char* what;
-    std::string text;
-    std::string expect;
-  };
   std::string frames = TinyStudy();
   frames.replace(frames.find("updates: 4"), 10, "total_frames: 4096");
   std::string variant = TinyStudy();
@@ -131,23 +126,13 @@ TEST_CASE("bad prediction studies end in one line naming the file, line and key"
                 "  - name: lstm\n    base: ../configs/bandit_ppo.yaml\n");
   std::string split = TinyStudy();
   split.replace(split.find("eval: {"), 7, "eval: {splits: [b4, b5], ");
-  const std::vector<Bad> cases = {
+  const std::vector<study_test::BadStudy> cases = {
       {"a budget in frames", frames, ":4: key 'total_frames'"},
       {"an unknown balls variant", variant, ":7: key 'variant'"},
       {"RL and prediction variants mixed", mixed, ":23: key 'base'"},
       {"a split that is no data file", split, ": key 'splits': no data file 'b5'"},
   };
-  for (const auto& c : cases) {
-    const std::string path = kDir + "/bad.yaml";
-    WriteFile(path, c.text);
-    const Result r = Run("compare " + path + " --out " + kDir + "/bad");
-    INFO(c.what << "\n" << r.err);
-    CHECK(r.status == 2);
-    CHECK(Lines(r.err) == 1);
-    CHECK(r.err.find(path) != std::string::npos);
-    CHECK(r.err.find(c.expect) != std::string::npos);
-    CHECK_FALSE(fs::exists(kDir + "/bad/cells"));
-    CHECK_FALSE(fs::exists(kDir + "/data"));  // no data made for a study that cannot run
-  }
+  study_test::CheckBadStudies(kDir, cases);
+  CHECK_FALSE(fs::exists(kDir + "/data"));  // no data made for a study that cannot run
   fs::remove_all(kDir);
 }
