@@ -22,6 +22,14 @@ std::atomic<bool>& PackedFlag() {
 
 std::atomic<int64_t> min_packed_work{kDefaultMinPackedWork};
 
+std::atomic<bool>& DirectFlag() {
+  static std::atomic<bool> flag{[] {
+    const char* env = std::getenv("RIMLAB_GEMM");
+    return !(env != nullptr && std::strcmp(env, "packed") == 0);
+  }()};
+  return flag;
+}
+
 }  // namespace
 
 void Gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
@@ -43,10 +51,23 @@ void SetPackedWeights(bool on, int64_t min_work) {
   min_packed_work.store(min_work, std::memory_order_relaxed);
 }
 
+bool DirectWeights() {
+  return DirectFlag().load(std::memory_order_relaxed);
+}
+
+void SetDirectWeights(bool on) {
+  DirectFlag().store(on, std::memory_order_relaxed);
+}
+
 void WeightOperand::Set(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb,
                         int64_t uses, int64_t rows) {
-  packed_ = PackedWeights() && uses > 1 &&
-            rows * k * n >= min_packed_work.load(std::memory_order_relaxed);
+  // A transposed weight cannot be read in place: with direct products on, a small one read more
+  // than once is packed (a copy the size of the weight) rather than left to sgemm.
+  const bool direct = PackedWeights() && DirectWeights();
+  packed_ =
+      PackedWeights() && uses > 1 &&
+      (rows * k * n >= min_packed_work.load(std::memory_order_relaxed) || (trans_b && direct));
+  direct_ = !packed_ && !trans_b && direct;
   trans_b_ = trans_b;
   k_ = k;
   n_ = n;
@@ -59,6 +80,8 @@ void WeightOperand::Multiply(int64_t m, const float* a, int64_t lda, float beta,
                              int64_t ldc) const {
   if (packed_) {
     GemmPacked(m, a, lda, pack_, beta, c, ldc);
+  } else if (direct_) {
+    GemmDirect(m, n_, k_, a, lda, b_, ldb_, beta, c, ldc);
   } else {
     Gemm(false, trans_b_, m, n_, k_, 1.0f, a, lda, b_, ldb_, beta, c, ldc);
   }

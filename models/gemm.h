@@ -1,8 +1,8 @@
 #pragma once
 // The fused cells' matrix products: BLAS's sgemm for products whose operands change at every
 // call, and WeightOperand for a weight that one unroll multiplies by at every step, packed once
-// for the kernels of models/packed_gemm.h (or left to sgemm where those do not run, or when
-// RIMLAB_GEMM=blas asks for it).
+// for the kernels of models/packed_gemm.h when large, read in place by the same kernels when small
+// (or left to sgemm where those kernels do not run, or when RIMLAB_GEMM asks for it).
 
 #include <cstdint>
 
@@ -26,22 +26,31 @@ constexpr int64_t kDefaultMinPackedWork = int64_t{1} << 20;
 bool PackedWeights();
 void SetPackedWeights(bool on, int64_t min_work = kDefaultMinPackedWork);
 
+/// Whether WeightOperand reads the weights it does not pack in place with GemmDirect (when
+/// PackedWeights() and the weight is not transposed) instead of sending them to sgemm: on by
+/// default; RIMLAB_GEMM=packed in the environment, or SetDirectWeights(false), turns it off (the
+/// benches compare the three ways in one run).
+bool DirectWeights();
+void SetDirectWeights(bool on);
+
 /// A constant right operand op(B) (k x n) for repeated products C = A op(B) + beta C.
 class WeightOperand {
  public:
   /// Packs op(B) when PackedWeights(), the weight is to be read by at least two products
   /// (`uses`) and each product (`rows` x k x n) does at least the `min_work` of
-  /// SetPackedWeights (by default kDefaultMinPackedWork) multiply-adds.
-  /// Otherwise keeps the pointer for sgemm (B must then outlive the products): a single product
-  /// packs the weight inside sgemm anyway (and a transposed pack of LSTM-600's W_hh costs about
-  /// as much as one step), and for the small cells of the PPO configs (units of 16, LSTM-64,
-  /// 32-row minibatches) packing per unroll measured no faster than sgemm.
+  /// SetPackedWeights (by default kDefaultMinPackedWork) multiply-adds, or B is transposed and
+  /// DirectWeights().
+  /// Otherwise keeps the pointer (B must then outlive the products) and multiplies with B read in
+  /// place (GemmDirect) when DirectWeights() and B is not transposed, through sgemm otherwise: a
+  /// transposed pack of LSTM-600's W_hh costs about as much as one step, and sgemm packs both
+  /// operands at every call, which for a small cell's products (units of 16, LSTM-64, 32-row
+  /// minibatches) costs as much as the arithmetic.
   void Set(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, int64_t uses,
            int64_t rows);
   void Multiply(int64_t m, const float* a, int64_t lda, float beta, float* c, int64_t ldc) const;
 
  private:
-  bool packed_ = false, trans_b_ = false;
+  bool packed_ = false, direct_ = false, trans_b_ = false;
   int64_t k_ = 0, n_ = 0, ldb_ = 0;
   const float* b_ = nullptr;
   PackedB pack_;

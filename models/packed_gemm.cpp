@@ -60,10 +60,12 @@ RL_INLINE void StoreTile(const V (&acc)[MR][NV], float beta, float* c, int64_t l
 
 // C tile (MR x ncols, ncols <= NR) = beta * C + A block (MR x kc, lda) *
 // B panel slice (kc x NR, packed k-major).
-template <class V, int NV, int MR>
+// `ldbp` is the distance between the slice's k rows: NR in a packed panel (64-byte aligned), the
+// weight's leading dimension when B is read in place (kInPlace: unaligned loads).
+template <class V, int NV, int MR, bool kInPlace = false>
 RL_INLINE void MicroKernel(int64_t kc, const float* __restrict a, int64_t lda,
-                           const float* __restrict bp, float beta, float* __restrict c, int64_t ldc,
-                           int ncols) {
+                           const float* __restrict bp, int64_t ldbp, float beta,
+                           float* __restrict c, int64_t ldc, int ncols) {
   constexpr int kL = sizeof(V) / sizeof(float);
   constexpr int kNR = NV * kL;
   V acc[MR][NV];
@@ -75,7 +77,13 @@ RL_INLINE void MicroKernel(int64_t kc, const float* __restrict a, int64_t lda,
   for (int64_t p = 0; p < kc; ++p) {
     V bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = *reinterpret_cast<const V*>(bp + p * kNR + v * kL);
+    for (int v = 0; v < NV; ++v) {
+      if constexpr (kInPlace) {
+        bv[v] = LoadU<V>(bp + p * ldbp + v * kL);
+      } else {
+        bv[v] = *reinterpret_cast<const V*>(bp + p * kNR + v * kL);
+      }
+    }
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const float ai = a[i * lda + p];
@@ -101,13 +109,13 @@ RL_INLINE void MicroKernel(int64_t kc, const float* __restrict a, int64_t lda,
 
 // Runs MicroKernel<MR = mr>, for a runtime mr in [1, MR], so every row
 // remainder gets a fully unrolled, register-resident kernel.
-template <class V, int NV, int MR>
+template <class V, int NV, int MR, bool kInPlace = false>
 RL_INLINE void MicroKernelRows(int mr, int64_t kc, const float* a, int64_t lda, const float* bp,
-                               float beta, float* c, int64_t ldc, int ncols) {
+                               int64_t ldbp, float beta, float* c, int64_t ldc, int ncols) {
   if (mr == MR) {
-    MicroKernel<V, NV, MR>(kc, a, lda, bp, beta, c, ldc, ncols);
+    MicroKernel<V, NV, MR, kInPlace>(kc, a, lda, bp, ldbp, beta, c, ldc, ncols);
   } else if constexpr (MR > 1) {
-    MicroKernelRows<V, NV, MR - 1>(mr, kc, a, lda, bp, beta, c, ldc, ncols);
+    MicroKernelRows<V, NV, MR - 1, kInPlace>(mr, kc, a, lda, bp, ldbp, beta, c, ldc, ncols);
   }
 }
 
@@ -127,9 +135,49 @@ RL_INLINE void Driver(int64_t m, const float* a, int64_t lda, const PackedB& b, 
         const float* bp = b.data.get() + jp * k * kNR + p0 * kNR;
         for (int64_t i0 = ic; i0 < ic + mc; i0 += MR) {
           const int mr = static_cast<int>(std::min<int64_t>(MR, ic + mc - i0));
-          MicroKernelRows<V, NV, MR>(mr, kc, a + i0 * lda + p0, lda, bp, slice_beta,
+          MicroKernelRows<V, NV, MR>(mr, kc, a + i0 * lda + p0, lda, bp, kNR, slice_beta,
                                      c + i0 * ldc + j0, ldc, ncols);
         }
+      }
+    }
+  }
+}
+
+// B (k x n, row-major, ldb) read in place: panels of NV vectors wherever NV fit, then one
+// vector, and the last columns (fewer than one vector) through a zero-padded copy, so that no
+// load reads past column n.
+template <class V, int NV, int MR, int KC>
+RL_INLINE void DirectDriver(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+                            const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                            float* tail) {
+  constexpr int kL = static_cast<int>(sizeof(V) / sizeof(float));
+  for (int64_t p0 = 0; p0 < k; p0 += KC) {
+    const int64_t kc = std::min<int64_t>(KC, k - p0);
+    const float slice_beta = p0 == 0 ? beta : 1.0f;
+    int64_t j0 = 0;
+    for (; j0 + NV * kL <= n; j0 += NV * kL) {
+      for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        const int mr = static_cast<int>(std::min<int64_t>(MR, m - i0));
+        MicroKernelRows<V, NV, MR, true>(mr, kc, a + i0 * lda + p0, lda, b + p0 * ldb + j0, ldb,
+                                         slice_beta, c + i0 * ldc + j0, ldc, NV * kL);
+      }
+    }
+    for (; j0 < n; j0 += kL) {
+      const int cols = static_cast<int>(std::min<int64_t>(kL, n - j0));
+      const float* bp = b + p0 * ldb + j0;
+      int64_t ldbp = ldb;
+      if (cols < kL) {
+        for (int64_t p = 0; p < kc; ++p) {
+          std::memcpy(tail + p * kL, b + (p0 + p) * ldb + j0, cols * sizeof(float));
+          std::fill(tail + p * kL + cols, tail + (p + 1) * kL, 0.0f);
+        }
+        bp = tail;
+        ldbp = kL;
+      }
+      for (int64_t i0 = 0; i0 < m; i0 += MR) {
+        const int mr = static_cast<int>(std::min<int64_t>(MR, m - i0));
+        MicroKernelRows<V, 1, MR, true>(mr, kc, a + i0 * lda + p0, lda, bp, ldbp, slice_beta,
+                                        c + i0 * ldc + j0, ldc, cols);
       }
     }
   }
@@ -149,6 +197,19 @@ __attribute__((target("avx2,fma"))) void GemmAvx2(int64_t m, const float* a, int
                                                   const PackedB& b, float beta, float* c,
                                                   int64_t ldc) {
   Driver<V8, 2, kAvx2MR, kKC, kMC>(m, a, lda, b, beta, c, ldc);
+}
+
+__attribute__((target("avx512f"))) void DirectAvx512(int64_t m, int64_t n, int64_t k,
+                                                     const float* a, int64_t lda, const float* b,
+                                                     int64_t ldb, float beta, float* c, int64_t ldc,
+                                                     float* tail) {
+  DirectDriver<V16, 2, kAvx512MR, kKC>(m, n, k, a, lda, b, ldb, beta, c, ldc, tail);
+}
+__attribute__((target("avx2,fma"))) void DirectAvx2(int64_t m, int64_t n, int64_t k, const float* a,
+                                                    int64_t lda, const float* b, int64_t ldb,
+                                                    float beta, float* c, int64_t ldc,
+                                                    float* tail) {
+  DirectDriver<V8, 2, kAvx2MR, kKC>(m, n, k, a, lda, b, ldb, beta, c, ldc, tail);
 }
 
 }  // namespace
@@ -220,6 +281,26 @@ void GemmPacked(int64_t m, const float* a, int64_t lda, const PackedB& b, float 
     GemmAvx512(m, a, lda, b, beta, c, ldc);
   } else {
     GemmAvx2(m, a, lda, b, beta, c, ldc);
+  }
+}
+
+void GemmDirect(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                int64_t ldb, float beta, float* c, int64_t ldc, GemmIsa isa) {
+  if (isa == GemmIsa::kNone || static_cast<int>(isa) > static_cast<int>(BestGemmIsa())) {
+    throw std::invalid_argument("GemmDirect: no kernel for this instruction set on this CPU");
+  }
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {  // Empty product: C = beta * C.
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta != 0.0f ? beta * c[i * ldc + j] : 0.0f;
+    return;
+  }
+  // The zero-padded copy of the last columns: one k slice of one vector.
+  alignas(64) float tail[kKC * 16];
+  if (isa == GemmIsa::kAvx512) {
+    DirectAvx512(m, n, k, a, lda, b, ldb, beta, c, ldc, tail);
+  } else {
+    DirectAvx2(m, n, k, a, lda, b, ldb, beta, c, ldc, tail);
   }
 }
 

@@ -43,4 +43,11 @@ void PackB(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, Pack
 void GemmPacked(int64_t m, const float* a, int64_t lda, const PackedB& b, float beta, float* c,
                 int64_t ldc);
 
+/// C (m x n, ldc) = A (m x k, lda) B + beta C with the same kernels as GemmPacked, B (k x n,
+/// row-major, ldb) read in place: for a weight too small, or read too few times, for packing it
+/// to pay (a small cell's product at every step through sgemm, which packs both operands at every
+/// call). beta == 0 never reads C. `isa` must not exceed BestGemmIsa() nor be kNone.
+void GemmDirect(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                int64_t ldb, float beta, float* c, int64_t ldc, GemmIsa isa = BestGemmIsa());
+
 }  // namespace rimlab::models

@@ -131,12 +131,12 @@ TEST_CASE("fused RIM unroll equals the operator cell: outputs, infos and every g
   c.comm_heads = GENERATE(1, 3);
   c.top_k = GENERATE(2, 4);
   c.communication = GENERATE(true, false);
-  // The per-step products through sgemm, and through weights packed once per unroll (forced
-  // at these small sizes).
-  const bool packed = GENERATE(false, true);
-  gemm_test::GemmMode mode(packed);
+  // The per-step products through sgemm, through weights packed once per unroll (forced at
+  // these small sizes) and the default (weights read in place; tests/gemm_mode.h).
+  const int gemm = GENERATE(0, 1, 2);
+  gemm_test::GemmMode mode(gemm);
   INFO(c.cell << " M=" << c.elements << " heads " << c.input_heads << "/" << c.comm_heads
-              << " top_k " << c.top_k << " comm " << c.communication << " packed " << packed);
+              << " top_k " << c.top_k << " comm " << c.communication << " gemm " << gemm);
   Compare(c);
 }
 

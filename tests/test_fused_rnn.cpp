@@ -94,9 +94,9 @@ TEST_CASE("Fused LSTM: outputs, state and gradients match the operator-by-operat
           "[fused_rnn]") {
   const bool resets = GENERATE(false, true);
   const int use = GENERATE(0, 1, 2);  // outputs only, final state only, both
-  const bool packed = GENERATE(false, true);
-  gemm_test::GemmMode mode(packed);
-  CAPTURE(packed);
+  const int gemm = GENERATE(0, 1, 2);
+  gemm_test::GemmMode mode(gemm);
+  CAPTURE(gemm);
   const auto in = Random(5, 3, 8, resets);
   const auto ref = Reference(in);
   const auto fused = FusedLstmUnroll(in.xg, in.h0, in.c0, in.w, in.b, in.keep);
@@ -114,9 +114,9 @@ TEST_CASE("Fused GRU: outputs, state and gradients match the operator-by-operato
           "[fused_rnn]") {
   const bool resets = GENERATE(false, true);
   const int use = GENERATE(0, 1, 2);  // outputs only, final state only, both
-  const bool packed = GENERATE(false, true);
-  gemm_test::GemmMode mode(packed);
-  CAPTURE(packed);
+  const int gemm = GENERATE(0, 1, 2);
+  gemm_test::GemmMode mode(gemm);
+  CAPTURE(gemm);
   const auto in = Random(5, 3, 8, resets, 3);
   const auto ref = GruReference(in);
   const auto fused = FusedGruUnroll(in.xg, in.h0, in.w, in.b, in.keep);

@@ -2,8 +2,8 @@
 // double precision, for every kernel this CPU runs: remainders of rows, columns and the inner
 // size around each kernel's tile and panel, padded leading dimensions (the padding must stay
 // untouched), beta 0 over NaN (C must not be read) and beta 1, the shapes the fused cells use,
-// and sizes past one k slice and one row block. WeightOperand gives the same products packed and
-// through sgemm.
+// and sizes past one k slice and one row block. GemmDirect (the weight read in place) the same.
+// WeightOperand gives the same products packed, read in place and through sgemm.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -143,6 +143,33 @@ TEST_CASE("GemmPacked equals the plain loop for every kernel, shape and remainde
   }
 }
 
+TEST_CASE("GemmDirect equals the plain loop for every kernel, shape and remainder", "[gemm]") {
+  const auto kernels = Kernels();
+  if (kernels.empty()) return;
+  std::mt19937 rng(11);
+  auto cases = Cases();
+  // The small cell's products: query, gates, communication, output projection (units of 16).
+  for (const Case& cs : {Case{false, 32, 64, 16, 0, 0.0f}, Case{false, 32, 64, 80, 0, 1.0f},
+                         Case{false, 32, 384, 16, 0, 0.0f}, Case{false, 192, 32, 128, 0, 1.0f},
+                         Case{false, 16, 256, 64, 0, 1.0f}}) {
+    cases.push_back(cs);
+  }
+  for (GemmIsa isa : kernels) {
+    for (const Case& cs : cases) {
+      if (cs.trans_b) continue;
+      INFO("kernel " << static_cast<int>(isa) << ", " << Describe(cs));
+      double err = 0.0;
+      const bool untouched = Check(
+          cs, &rng, &err,
+          [&](const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
+            GemmDirect(cs.m, cs.n, cs.k, a, lda, b, ldb, cs.beta, c, ldc, isa);
+          });
+      REQUIRE(untouched);
+      REQUIRE(err <= 1e-5);
+    }
+  }
+}
+
 TEST_CASE("a packed buffer is reused: a smaller weight packed into it multiplies correctly",
           "[gemm]") {
   if (Kernels().empty()) return;
@@ -161,34 +188,44 @@ TEST_CASE("a packed buffer is reused: a smaller weight packed into it multiplies
   }
 }
 
-TEST_CASE("WeightOperand: packed, through sgemm and for a single use, the same product", "[gemm]") {
+TEST_CASE("WeightOperand: packed, in place, through sgemm and for a single use, the same product",
+          "[gemm]") {
   const bool before = PackedWeights();
   std::mt19937 rng(3);
   for (bool packed : {true, false}) {
-    for (int64_t uses : {1, 32}) {
-      SetPackedWeights(packed);
-      for (const Case& cs : {Case{false, 64, 400, 500, 3, 1.0f}, Case{true, 43, 500, 400, 0, 0.0f},
-                             Case{true, 3, 17, 9, 1, 0.0f}}) {
-        INFO("packed " << packed << " uses " << uses << ", " << Describe(cs));
-        double err = 0.0;
-        REQUIRE(Check(
-            cs, &rng, &err,
-            [&](const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
-              WeightOperand w;
-              w.Set(cs.trans_b, cs.k, cs.n, b, ldb, uses, cs.m);
-              w.Multiply(cs.m, a, lda, cs.beta, c, ldc);
-            }));
-        CHECK(err <= 1e-5);
+    for (bool direct : {true, false}) {
+      for (int64_t uses : {1, 32}) {
+        SetPackedWeights(packed);
+        SetDirectWeights(direct);
+        for (const Case& cs : {Case{false, 64, 400, 500, 3, 1.0f},
+                               Case{true, 43, 500, 400, 0, 0.0f}, Case{true, 3, 17, 9, 1, 0.0f},
+                               Case{false, 32, 64, 80, 2, 1.0f}, Case{false, 5, 17, 9, 1, 0.0f}}) {
+          INFO("packed " << packed << " direct " << direct << " uses " << uses << ", "
+                         << Describe(cs));
+          double err = 0.0;
+          REQUIRE(Check(
+              cs, &rng, &err,
+              [&](const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
+                WeightOperand w;
+                w.Set(cs.trans_b, cs.k, cs.n, b, ldb, uses, cs.m);
+                w.Multiply(cs.m, a, lda, cs.beta, c, ldc);
+              }));
+          CHECK(err <= 1e-5);
+        }
       }
     }
   }
   SetPackedWeights(before);
+  SetDirectWeights(true);
 }
 
-TEST_CASE("PackB refuses a kernel this CPU does not run", "[gemm]") {
+TEST_CASE("PackB and GemmDirect refuse a kernel this CPU does not run", "[gemm]") {
   PackedB packed;
   const float w = 1.0f;
   CHECK_THROWS_AS(PackB(false, 1, 1, &w, 1, &packed, GemmIsa::kNone), std::invalid_argument);
+  float c = 0.0f;
+  CHECK_THROWS_AS(GemmDirect(1, 1, 1, &w, 1, &w, 1, 0.0f, &c, 1, GemmIsa::kNone),
+                  std::invalid_argument);
   if (BestGemmIsa() != GemmIsa::kAvx512) {
     CHECK_THROWS_AS(PackB(false, 1, 1, &w, 1, &packed, GemmIsa::kAvx512), std::invalid_argument);
   }

@@ -511,11 +511,12 @@ TEST_CASE("RIM cell equals the spec reference: values, records and every gradien
   cfg.T = GENERATE(1, 2);
   // The operator path in double precision, and the fused path (the float32 default).
   const bool float32 = GENERATE(false, true);
-  // The fused path's per-step products through sgemm and through packed weights (models/gemm.h).
-  const bool packed = GENERATE(false, true);
-  if (packed && !float32) return;
-  gemm_test::GemmMode mode(packed);
-  CAPTURE(cfg.unit, cfg.M, cfg.input_heads, cfg.comm_heads, cfg.top_k, cfg.T, float32, packed);
+  // The fused path's per-step products through sgemm, packed weights and weights read in place
+  // (tests/gemm_mode.h).
+  const int gemm = GENERATE(0, 1, 2);
+  if (gemm != gemm_test::kBlas && !float32) return;
+  gemm_test::GemmMode mode(gemm);
+  CAPTURE(cfg.unit, cfg.M, cfg.input_heads, cfg.comm_heads, cfg.top_k, cfg.T, float32, gemm);
   CheckAgainstReference(cfg, float32 ? kFused : kDouble);
 }
 
