@@ -153,7 +153,6 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
     // once (one vectorised sigmoid and tanh per step).
     const auto gates = Rows(s.gates, t);
     const auto hcand = Rows(s.h_cand, t);
-    auto gates_t = s.gates.select(1, t);  // [K, B, G d_h]
     for (int64_t k = 0; k < K; ++k) {
       const auto u = static_cast<size_t>(k);
       float* g = gates.row(k, 0);
@@ -172,8 +171,13 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
     }
     if (cfg.lstm) {
       // tanh(x) = 2 sigmoid(2x) - 1: one sigmoid over all four gates.
-      gates_t.narrow(2, 2 * dh, dh).mul_(2.0f);
-      gates_t.sigmoid_();
+      for (int64_t k = 0; k < K; ++k) {
+        for (int64_t b = 0; b < B; ++b) {
+          float* gg = gates.row(k, b) + 2 * dh;
+          for (int64_t j = 0; j < dh; ++j) gg[j] *= 2.0f;
+        }
+        SigmoidInPlace(gates.row(k, 0), B * G * dh);
+      }
       for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
           float* gi = gates.row(k, b);
@@ -188,7 +192,7 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
           }
         }
       }
-      s.tanh_c.select(1, t).tanh_();
+      for (int64_t k = 0; k < K; ++k) TanhInPlace(Rows(s.tanh_c, t).row(k, 0), B * dh);
       for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
           const float* go = gates.row(k, b) + 3 * dh;
@@ -205,7 +209,9 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
           for (int64_t j = 0; j < 2 * dh; ++j) gr[j] += ghr[j];
         }
       }
-      gates_t.narrow(2, 0, 2 * dh).sigmoid_();
+      for (int64_t k = 0; k < K; ++k) {
+        for (int64_t b = 0; b < B; ++b) SigmoidInPlace(gates.row(k, b), 2 * dh);
+      }
       for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
           float* gr = gates.row(k, b);
@@ -217,7 +223,9 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
           }
         }
       }
-      gates_t.narrow(2, 2 * dh, dh).tanh_();
+      for (int64_t k = 0; k < K; ++k) {
+        for (int64_t b = 0; b < B; ++b) TanhInPlace(gates.row(k, b) + 2 * dh, dh);
+      }
       for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
           const float* gr = gates.row(k, b);
@@ -259,8 +267,8 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
           std::copy(yp + r * 2 * dh + dh, yp + (r + 1) * 2 * dh, bp + r * dh);
         }
       }
-      s.gate[t].sigmoid_();
-      s.branch[t].tanh_();
+      SigmoidInPlace(gp, K * B * dh);
+      TanhInPlace(bp, K * B * dh);
       for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
           const float* hck = hc.row(k, b);

@@ -61,6 +61,51 @@ void ExpNonPositive(Lanes* lanes) {  // by pointer: a vector argument is an ABI 
   *lanes = y * scale;
 }
 
+/// Eight lanes of the logistic function: e = exp(-|x|) never overflows, and
+/// sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below.
+inline __attribute__((always_inline)) void SigmoidLanes(Lanes* lanes) {
+  const Lanes x = *lanes;
+  Lanes e = x < 0.0f ? x : -x;
+  ExpNonPositive(&e);
+  const Lanes one = Lanes{} + 1.0f;
+  *lanes = (x < 0.0f ? e : one) / (one + e);
+}
+
+/// Eight lanes of tanh as Cephes' tanhf computes it: below |x| = 0.625 an odd polynomial (where
+/// 1 - e would lose the small result's digits), above it (1 - e) / (1 + e) with e = exp(-2|x|).
+inline __attribute__((always_inline)) void TanhLanes(Lanes* lanes) {
+  const Lanes x = *lanes;
+  const Lanes ax = x < 0.0f ? -x : x;
+  Lanes e = -2.0f * ax;
+  ExpNonPositive(&e);
+  const Lanes one = Lanes{} + 1.0f;
+  const Lanes big = (one - e) / (one + e);
+  const Lanes z = x * x;
+  Lanes p = z * -5.70498872745e-3f + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  const Lanes small = p * z * x + x;
+  *lanes = ax < 0.625f ? small : (x < 0.0f ? -big : big);
+}
+
+template <void (*kFn)(Lanes*)>
+inline __attribute__((always_inline)) void MapLanes(float* p, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    Lanes x;
+    std::memcpy(&x, p + i, sizeof x);
+    kFn(&x);
+    std::memcpy(p + i, &x, sizeof x);
+  }
+  if (i < n) {
+    Lanes x = {};
+    std::memcpy(&x, p + i, static_cast<size_t>(n - i) * sizeof(float));
+    kFn(&x);
+    std::memcpy(p + i, &x, static_cast<size_t>(n - i) * sizeof(float));
+  }
+}
+
 /// In place over each of `rows` contiguous rows of n: softmax, shifted by the row's maximum as
 /// torch computes it. The exponentials run over the whole block, eight at a time.
 RIMLAB_VECTOR_CLONES
@@ -313,6 +358,16 @@ void CommAttentionBackward(const Dims& d, ConstUnitRows qkv, const float* att, c
   } else {
     CommBackward<0, 0>(d, qkv, att, mask, dz, dqkv);
   }
+}
+
+RIMLAB_VECTOR_CLONES
+void SigmoidInPlace(float* p, int64_t n) {
+  MapLanes<SigmoidLanes>(p, n);
+}
+
+RIMLAB_VECTOR_CLONES
+void TanhInPlace(float* p, int64_t n) {
+  MapLanes<TanhLanes>(p, n);
 }
 
 }  // namespace rimlab::models::fused_rim
