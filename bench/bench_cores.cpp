@@ -8,9 +8,11 @@
 // T=32, batch=64, rounds=5, only=lstm|gru|rim (skip the others), profile=PREFIX (also write an
 // autograd-profiler trace of one training iteration per model to PREFIX_<model>.json),
 // rim_ops=1 (also the RIM cell operator by operator, RIMCellOptions::fused(false), as `rim_ops`),
-// blas=1 (also every model with its per-step products through BLAS's sgemm instead of the packed
-// weights of models/gemm.h, as `NAME_blas`, each ratio against `lstm600_blas`: the same kernels on
-// both sides either way).
+// gemm=direct[,packed,blas] (the per-step weight products as models/gemm.h offers them: the
+// default, weights packed when large and read in place when small; packed when large and through
+// BLAS's sgemm otherwise; all through sgemm. Each mode after the first measures every model again
+// as `NAME_<mode>`, each ratio against the LSTM of the same mode: the same kernels on both sides),
+// blas=1 (the same as gemm=direct,blas).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
@@ -70,15 +72,22 @@ double Median(std::vector<double> v) {
 struct Model {
   std::string name;
   models::RecurrentCore core{nullptr};
-  bool blas = false;  ///< per-step products through sgemm (models::SetPackedWeights(false))
+  std::string gemm = "direct";  ///< how the per-step products run (the `gemm` key)
+  std::string suffix;           ///< "" for the first mode, "_<mode>" for the others
 };
 
 /// The LSTM this model's ratio is taken against: the one whose products run on the same kernels.
 std::string Baseline(const Model& m) {
-  return m.blas ? "lstm600_blas" : "lstm600";
+  return "lstm600" + m.suffix;
 }
 
-std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_ops, bool blas) {
+void SetGemm(const Model& m, bool packed, bool direct) {
+  models::SetPackedWeights(packed && m.gemm != "blas");
+  models::SetDirectWeights(direct && m.gemm == "direct");
+}
+
+std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_ops,
+                              const std::vector<std::string>& gemm) {
   std::vector<Model> out;
   torch::manual_seed(0);
   for (const std::string type : {"lstm", "gru", "rim"}) {
@@ -93,10 +102,12 @@ std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_o
       out.push_back({"rim_ops", models::MakeCore(o, input)});
     }
   }
-  if (blas) {
-    const size_t n = out.size();
+  for (auto& m : out) m.gemm = gemm.front();
+  const size_t n = out.size();
+  for (size_t g = 1; g < gemm.size(); ++g) {
     for (size_t i = 0; i < n; ++i) {
-      if (out[i].name != "rim_ops") out.push_back({out[i].name + "_blas", out[i].core, true});
+      if (out[i].name == "rim_ops") continue;
+      out.push_back({out[i].name + "_" + gemm[g], out[i].core, gemm[g], "_" + gemm[g]});
     }
   }
   return out;
@@ -115,8 +126,24 @@ int RunCoresSuite(const BenchArgs& args) {
   torch::set_num_threads(static_cast<int>(threads));
   const double budget = args.quick ? 0.01 : args.seconds / static_cast<double>(rounds);
 
-  auto models = MakeModels(input, only, IntArg(kv, "rim_ops", 0) != 0, IntArg(kv, "blas", 0) != 0);
-  const bool packed = models::PackedWeights();
+  std::vector<std::string> gemm;
+  {
+    std::string list = kv.count("gemm") ? kv.at("gemm") : "direct";
+    if (IntArg(kv, "blas", 0) != 0) list += ",blas";
+    size_t start = 0;
+    while (start <= list.size()) {
+      const size_t comma = std::min(list.find(',', start), list.size());
+      gemm.push_back(list.substr(start, comma - start));
+      if (gemm.back() != "direct" && gemm.back() != "packed" && gemm.back() != "blas") {
+        std::fprintf(stderr, "error: gemm=%s: expected direct, packed or blas\n",
+                     gemm.back().c_str());
+        return 2;
+      }
+      start = comma + 1;
+    }
+  }
+  auto models = MakeModels(input, only, IntArg(kv, "rim_ops", 0) != 0, gemm);
+  const bool packed = models::PackedWeights(), direct = models::DirectWeights();
   Report("cores/packed_weights", packed ? 1.0 : 0.0, "on");
   Report("cores/threads", static_cast<double>(threads), "threads");
   for (auto& m : models)
@@ -138,7 +165,7 @@ int RunCoresSuite(const BenchArgs& args) {
           (out.outputs * head).sum().backward();
           m.core->zero_grad();
         };
-        models::SetPackedWeights(packed && !m.blas);
+        SetGemm(m, packed, direct);
         fn();  // warm-up: allocator and BLAS buffers
         times[m.name].push_back(TimeIt(fn, budget) / static_cast<double>(T));
       }
@@ -178,7 +205,7 @@ int RunCoresSuite(const BenchArgs& args) {
       for (auto& m : models) {
         auto s = m.core->InitialState(b);
         auto fn = [&] { s = m.core->Step(x, s, {}).state; };
-        models::SetPackedWeights(packed && !m.blas);
+        SetGemm(m, packed, direct);
         fn();
         times[m.name].push_back(TimeIt(fn, budget / 2));
       }
@@ -191,6 +218,7 @@ int RunCoresSuite(const BenchArgs& args) {
     }
   }
   models::SetPackedWeights(packed);
+  models::SetDirectWeights(direct);
   return 0;
 }
 

@@ -12,11 +12,15 @@
 // iterations=3 (per round, after one warm-up iteration), update_threads=N (torch threads for the
 // update only; collection then runs on 1), learner_threads=N[,M...] (threads that split each
 // minibatch, see agents/parallel_gradient.h; default 2, the configs' default; a list measures
-// each), cores=lstm,rim, rim_units=6, rim_top_k=4, profile=PREFIX (also
+// each), cores=lstm,rim, rim_units=6, rim_top_k=4, rim_dropout=0.1 (the configs'),
+// profile=PREFIX (also
 // write an autograd-profiler trace of one iteration per policy to PREFIX_<core>.json), ops=N
 // (print the N operators with the most self time in one iteration, by name and input shapes:
 // the trace alone cannot tell a 64x64 product from a large one), fused=1,0 (also measure the
-// same policy with torch's operators in place of the fused image network, RNN cells and loss).
+// same policy with torch's operators in place of the fused image network, RNN cells and loss),
+// gemm=direct[,packed,blas] (the fused cells' per-step weight products as models/gemm.h offers
+// them: the default, weights read in place or packed; large weights packed and the rest through
+// sgemm; everything through sgemm; a list measures each).
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
@@ -34,6 +38,7 @@
 #include "agents/parallel_gradient.h"
 #include "bench/bench.h"
 #include "envs/registry.h"
+#include "models/gemm.h"
 #include "models/rnn_cores.h"
 #include "runners/cli/process_tuning.h"
 #include "runners/train/rl_trainer.h"
@@ -140,23 +145,43 @@ int RunPpoSuite(const BenchArgs& args) {
   // a variant is named after its core, plus "_lt<N>" when several thread counts are compared.
   const auto learner_threads = list("learner_threads", "2");
   const auto fused = list("fused", "1");
-  std::vector<std::string> cores, core_types;
+  const auto gemm = list("gemm", "direct");
+  for (const auto& g : gemm) {
+    if (g != "direct" && g != "packed" && g != "blas") {
+      std::fprintf(stderr, "error: gemm=%s: expected direct, packed or blas\n", g.c_str());
+      return 2;
+    }
+  }
+  std::vector<std::string> cores, core_types, variant_gemm;
   std::vector<int> variant_threads;
   std::vector<bool> variant_fused;
   for (const auto& core : list("cores", "lstm,rim")) {
     for (const auto& lt : learner_threads) {
       for (const auto& f : fused) {
-        std::string name = learner_threads.size() > 1 ? core + "_lt" + lt : core;
-        if (fused.size() > 1) name += f == "0" ? "_ops" : "_fused";
-        cores.push_back(name);
-        core_types.push_back(core);
-        variant_threads.push_back(std::stoi(lt));
-        variant_fused.push_back(f != "0");
+        for (const auto& g : gemm) {
+          std::string name = learner_threads.size() > 1 ? core + "_lt" + lt : core;
+          if (fused.size() > 1) name += f == "0" ? "_ops" : "_fused";
+          if (gemm.size() > 1) name += "_" + g;
+          cores.push_back(name);
+          core_types.push_back(core);
+          variant_threads.push_back(std::stoi(lt));
+          variant_fused.push_back(f != "0");
+          variant_gemm.push_back(g);
+        }
       }
     }
   }
+  const bool packed_default = models::PackedWeights(), direct_default = models::DirectWeights();
+  // The products' mode is process-wide: set before each variant's iterations.
+  const auto set_gemm = [&](size_t v) {
+    models::SetPackedWeights(packed_default && variant_gemm[v] != "blas");
+    models::SetDirectWeights(direct_default && variant_gemm[v] == "direct");
+  };
   const int rim_units = std::stoi(get("rim_units", "6"));
   const int rim_top_k = std::stoi(get("rim_top_k", "4"));
+  // The shipped RIM configs keep the cell's default dropout (0.1 on the read and on the
+  // communication branch), and PPO's model stays in training mode while it acts.
+  const double rim_dropout = std::stod(get("rim_dropout", "0.1"));
   torch::set_num_threads(threads);
   if (get("mkldnn", "1") == "0") at::globalContext().setUserEnabledMkldnn(false);
 
@@ -187,8 +212,11 @@ int RunPpoSuite(const BenchArgs& args) {
     agents::ActorCriticOptions o;
     o.core.type = core;
     o.core.hidden_size = 64;
-    o.core.rim.num_units(rim_units).top_k(rim_top_k).unit_size(16).input_dropout(0.0).comm_dropout(
-        0.0);
+    o.core.rim.num_units(rim_units)
+        .top_k(rim_top_k)
+        .unit_size(16)
+        .input_dropout(rim_dropout)
+        .comm_dropout(rim_dropout);
     o.core.rim.fused(variant_fused[v]);
     o.grid.fused(variant_fused[v]);
     agents::ActorCritic model(b.pool->spec(), o);
@@ -203,17 +231,20 @@ int RunPpoSuite(const BenchArgs& args) {
     std::printf("# %s: %s, learner threads %d\n", cores[v].c_str(), model->Describe().c_str(), lt);
     const int update_threads = std::stoi(get("update_threads", "0"));
     b.trainer->set_update_threads(update_threads);
+    set_gemm(v);
     b.trainer->RunIteration();  // warm-up: allocations, first-touch
     benches.push_back(std::move(b));
   }
   if (kv.count("profile")) {
     for (size_t i = 0; i < cores.size(); ++i) {
+      set_gemm(i);
       torch::autograd::profiler::RecordProfile guard(kv.at("profile") + "_" + cores[i] + ".json");
       benches[i].trainer->RunIteration();
     }
   }
   if (kv.count("ops")) {
     for (size_t i = 0; i < cores.size(); ++i) {
+      set_gemm(i);
       PrintOpTable(cores[i], std::stoi(kv.at("ops")), [&] { benches[i].trainer->RunIteration(); });
     }
   }
@@ -221,6 +252,7 @@ int RunPpoSuite(const BenchArgs& args) {
     // Where an update's time goes, per minibatch of batch_size rows (64 chunks of 4 for the
     // default settings), on random observations of the right shapes.
     for (size_t i = 0; i < cores.size(); ++i) {
+      set_gemm(i);
       auto& model = benches[i].trainer->model();
       auto& opt = benches[i].trainer->algorithm().optimizer();
       const int64_t chunks = (args.quick ? 64 : 256) / 4;
@@ -295,6 +327,7 @@ int RunPpoSuite(const BenchArgs& args) {
   std::vector<Measured> m(cores.size());
   for (int r = 0; r < rounds; ++r) {
     for (size_t i = 0; i < cores.size(); ++i) {
+      set_gemm(i);
       double collect = 0.0, update = 0.0;
       for (int k = 0; k < iterations; ++k) {
         const auto s = benches[i].trainer->RunIteration();
@@ -308,6 +341,8 @@ int RunPpoSuite(const BenchArgs& args) {
       m[i].update.push_back(frames / update);
     }
   }
+  models::SetPackedWeights(packed_default);
+  models::SetDirectWeights(direct_default);
   std::printf(
       "# pickup 8x8 N3, 16 envs x %lld steps, 4 epochs, batch %lld, recurrence 4; torch "
       "threads %d, pool threads %d; median of %d rounds of %d iterations; %s, %s\n",

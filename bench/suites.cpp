@@ -29,7 +29,9 @@ const std::vector<Suite>& Suites() {
        RunCoresSuite,
        "threads=2 (torch intra-op)  input=64  T=32  batch=64  rounds=5  only=lstm|gru|rim\n"
        "  rim_ops=1 (also the RIM cell operator by operator, unfused)\n"
-       "  profile=PREFIX (autograd traces)"},
+       "  gemm=direct (or a list of direct, packed, blas: the per-step weight products read in\n"
+       "  place or packed, packed or sgemm, all sgemm; each measured in the same rounds)\n"
+       "  blas=1 (the same as gemm=direct,blas)  profile=PREFIX (autograd traces)"},
       {"copying", "the paper's copying task: train, then test on a longer blank span",
        RunCopyingSuite,
        "config=configs/copying_rim.yaml, then any key=value of that config (core.top_k=2, ...)"},
@@ -44,9 +46,11 @@ const std::vector<Suite>& Suites() {
        "threads=1 (torch intra-op)  pool_threads=2  rounds=3  iterations=3\n"
        "  learner_threads=2 (or a list, 1,2: each measured in the same rounds)\n"
        "  fused=1 (or 1,0: also torch's operators in place of the fused conv, cells and loss)\n"
+       "  gemm=direct (or a list of direct, packed, blas: the cells' weight products, as cores)\n"
        "  update_threads=N (torch threads for the update only)  cores=lstm,rim\n"
-       "  rim_units=6  rim_top_k=4  breakdown=1 (per-minibatch timings)  ops=N (top operators\n"
-       "  by self time and input shapes)  profile=PREFIX (autograd traces)  mkldnn=0"},
+       "  rim_units=6  rim_top_k=4  rim_dropout=0.1 (the configs')\n"
+       "  breakdown=1 (per-minibatch timings)  ops=N (top operators by self time and input\n"
+       "  shapes)  profile=PREFIX (autograd traces)  mkldnn=0"},
 #endif
   };
   return suites;
