@@ -78,10 +78,11 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
     // 6. Communication, backwards: the gated output, the shared projection, the attention, and
     // through the gradient gate to the active units' updates only.
     if (cfg.communication) {
-      const float* gate = F(s.gate[t]);
-      const float* branch = F(s.branch[t]);
-      const float* noise = s.comm_noise.defined() ? F(s.comm_noise[t]) : nullptr;
-      float* dyt = F(dy[t]);
+      const int64_t at = t * K * B * dh;  // step t of the [T, K, B, d_h] buffers
+      const float* gate = F(s.gate) + at;
+      const float* branch = F(s.branch) + at;
+      const float* noise = s.comm_noise.defined() ? F(s.comm_noise) + at : nullptr;
+      float* dyt = F(dy) + 2 * at;
       for (int64_t k = 0; k < K; ++k) {
         for (int64_t b = 0; b < B; ++b) {
           float* row = dyt + (k * B + b) * 2 * dh;
@@ -220,32 +221,40 @@ Grads Backward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& keep, 
   g.dwhh = torch::empty_like(w.whh);
   g.dbih = torch::empty_like(w.bih);
   if (!cfg.lstm) g.dbhh = torch::empty_like(w.bhh);
+  // Raw offsets, not per-unit tensor views: a view, a sum and a copy per unit were a tenth of a
+  // small cell's backward.
+  float* const p_dwih = F(g.dwih);
+  float* const p_dwhh = F(g.dwhh);
+  float* const p_dbih = F(g.dbih);
+  float* const p_dbhh = cfg.lstm ? nullptr : F(g.dbhh);
   for (int64_t k = 0; k < K; ++k) {
     const int64_t n = count[static_cast<size_t>(k)];
-    auto x = dgx[k].narrow(0, 0, n);
-    auto hgrad = dgh[k].narrow(0, 0, n);
+    const float* x = p_dgx + k * T * B * G * dh;
+    const float* hgrad = p_dgh + k * T * B * G * dh;
+    float* dwih_k = p_dwih + k * DV * G * dh;
+    float* dwhh_k = p_dwhh + k * dh * G * dh;
     if (n == 0) {  // never active: no gradient, and BLAS is not asked for an empty product
-      g.dwih[k].zero_();
-      g.dwhh[k].zero_();
+      std::fill(dwih_k, dwih_k + DV * G * dh, 0.0f);
+      std::fill(dwhh_k, dwhh_k + dh * G * dh, 0.0f);
     } else {
       const float* rows = p_xh_c + k * T * B * W;
-      Gemm(true, false, DV, G * dh, n, 1.0f, rows, W, F(x), G * dh, 0.0f, F(g.dwih[k]), G * dh);
-      Gemm(true, false, dh, G * dh, n, 1.0f, rows + DV, W, F(hgrad), G * dh, 0.0f, F(g.dwhh[k]),
-           G * dh);
+      Gemm(true, false, DV, G * dh, n, 1.0f, rows, W, x, G * dh, 0.0f, dwih_k, G * dh);
+      Gemm(true, false, dh, G * dh, n, 1.0f, rows + DV, W, hgrad, G * dh, 0.0f, dwhh_k, G * dh);
     }
-    g.dbih[k].copy_(x.sum(0, true));
-    if (!cfg.lstm) g.dbhh[k].copy_(hgrad.sum(0, true));
+    ColumnSums(x, n, G * dh, p_dbih + k * G * dh);
+    if (!cfg.lstm) ColumnSums(hgrad, n, G * dh, p_dbhh + k * G * dh);
   }
   if (cfg.communication) {
-    const int64_t QW = d.qkv_width();
+    const int64_t QW = d.qkv_width(), ZW = d.z_width();
     g.dwc = torch::empty_like(w.wc);
     for (int64_t k = 0; k < K; ++k) {
       Gemm(true, false, dh, QW, T * B, 1.0f, F(s.h_cand) + k * T * B * dh, dh,
            F(dqkv) + k * T * B * QW, QW, 0.0f, F(g.dwc) + k * dh * QW, QW);
     }
-    auto dyf = dy.view({T * K * B, 2 * dh});
-    g.dwo = torch::mm(dyf.t(), s.z.view({T * K * B, d.z_width()}));
-    g.dbo = dyf.sum(0);
+    g.dwo = torch::empty({2 * dh, ZW}, opts);
+    Gemm(true, false, 2 * dh, ZW, T * K * B, 1.0f, F(dy), 2 * dh, F(s.z), ZW, 0.0f, F(g.dwo), ZW);
+    g.dbo = torch::empty({2 * dh}, opts);
+    ColumnSums(F(dy), T * K * B, 2 * dh, F(g.dbo));
   }
   return g;
 }

@@ -243,14 +243,15 @@ Buffers Forward(const FusedRimConfig& cfg, const Tensor& kv, const Tensor& h0, c
     const auto hc = Rows(s.h_cand, t);
     if (cfg.communication) {
       const int64_t QW = d.qkv_width();
+      float* const z_t = F(s.z) + t * K * B * d.z_width();
       for (int64_t k = 0; k < K; ++k) {
         op.c[static_cast<size_t>(k)].Multiply(B, hc.row(k, 0), dh, 0.0f, Rows(s.qkv, t).row(k, 0),
                                               QW);
       }
-      fused_rim::CommAttentionForward(d, CRows(s.qkv, t), F(s.comm_att) + t * B * d.nc * K * K,
-                                      F(s.z[t]), F(s.comm_mean) + t * B * K * K);
+      fused_rim::CommAttentionForward(d, CRows(s.qkv, t), F(s.comm_att) + t * B * d.nc * K * K, z_t,
+                                      F(s.comm_mean) + t * B * K * K);
       FillRows(F(y), F(w.bo), K * B, 2 * dh);
-      op.o.Multiply(K * B, F(s.z[t]), d.z_width(), 1.0f, F(y), 2 * dh);
+      op.o.Multiply(K * B, z_t, d.z_width(), 1.0f, F(y), 2 * dh);
       // The gate and the branch apart, the branch's dropout on the way; then one sigmoid and one
       // tanh over each.
       float* gp = F(s.gate) + t * K * B * dh;

@@ -370,4 +370,19 @@ void TanhInPlace(float* p, int64_t n) {
   MapLanes<TanhLanes>(p, n);
 }
 
+RIMLAB_VECTOR_CLONES
+void ColumnSums(const float* x, int64_t rows, int64_t cols, float* out) {
+  // Summed in double, in blocks of columns that stay in registers.
+  constexpr int64_t kBlock = 64;
+  for (int64_t j0 = 0; j0 < cols; j0 += kBlock) {
+    const int64_t w = std::min(kBlock, cols - j0);
+    double acc[kBlock] = {};
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = x + r * cols + j0;
+      for (int64_t j = 0; j < w; ++j) acc[j] += static_cast<double>(row[j]);
+    }
+    for (int64_t j = 0; j < w; ++j) out[j0 + j] = static_cast<float>(acc[j]);
+  }
+}
+
 }  // namespace rimlab::models::fused_rim

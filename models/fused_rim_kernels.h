@@ -76,4 +76,8 @@ void CommAttentionBackward(const Dims& d, ConstUnitRows qkv, const float* att, c
 void SigmoidInPlace(float* p, int64_t n);
 void TanhInPlace(float* p, int64_t n);
 
+/// out[j] = the sum over `rows` rows of x[r * cols + j] (a bias's gradient), summed in double;
+/// zeros for no rows.
+void ColumnSums(const float* x, int64_t rows, int64_t cols, float* out);
+
 }  // namespace rimlab::models::fused_rim

@@ -1,7 +1,8 @@
 // The fused RIM's own pointwise functions (models/fused_rim_kernels.h) against libm in double
 // precision: the logistic function and tanh over the whole float range a cell meets, both tails,
 // values near zero where tanh's small-argument branch takes over, and lengths that leave a
-// partial vector at the end (which must be written and nothing past it).
+// partial vector at the end (which must be written and nothing past it). The column sums of a
+// bias gradient against a plain loop.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -92,4 +93,24 @@ TEST_CASE("TanhInPlace equals tanh to a few ulp, also near zero", "[fused_rim]")
   const double err = MaxError(
       TanhInPlace, [](double v) { return std::tanh(v); }, 1e-38);
   CHECK(err < 5e-7);
+}
+
+TEST_CASE("ColumnSums equals a plain sum per column, zeros for no rows", "[fused_rim]") {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (int64_t rows : {0, 1, 7, 128, 2048}) {
+    for (int64_t cols : {1, 15, 64, 65, 130}) {
+      INFO("rows " << rows << " cols " << cols);
+      std::vector<float> x(static_cast<size_t>(rows * cols));
+      for (auto& v : x) v = u(rng);
+      std::vector<float> out(static_cast<size_t>(cols) + 1, 7.0f);  // a sentinel past the end
+      rimlab::models::fused_rim::ColumnSums(x.data(), rows, cols, out.data());
+      REQUIRE(out[static_cast<size_t>(cols)] == 7.0f);
+      for (int64_t j = 0; j < cols; ++j) {
+        double s = 0.0;
+        for (int64_t r = 0; r < rows; ++r) s += x[static_cast<size_t>(r * cols + j)];
+        REQUIRE(std::fabs(out[static_cast<size_t>(j)] - s) <= 1e-6 * (1.0 + std::fabs(s)));
+      }
+    }
+  }
 }
