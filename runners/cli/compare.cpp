@@ -408,6 +408,7 @@ int CmdCompare(const CompareArgs& args) {
         job.argv.push_back(flag);
         job.argv.push_back(value);
       }
+      job.program = "/proc/self/exe";
       job.log_path = study.dir + "/logs/" + c.id + ".log";
       const double total =
           static_cast<double>(study.plans[static_cast<size_t>(c.variant)].total_frames);

@@ -46,8 +46,9 @@ pid_t Spawn(const CellJob& job) {
     }
     const int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    execv(argv[0], argv.data());
-    std::fprintf(stderr, "cannot execute %s\n", argv[0]);
+    const char* program = job.program.empty() ? argv[0] : job.program.c_str();
+    execv(program, argv.data());
+    std::fprintf(stderr, "cannot execute %s\n", program);
     _exit(127);
   }
   return pid;

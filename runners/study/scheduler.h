@@ -14,8 +14,12 @@ namespace rimlab::study {
 
 struct CellJob {
   std::string id;
-  std::vector<std::string> argv;  ///< argv[0] is the program to run
-  std::string log_path;           ///< stdout and stderr, appended
+  std::vector<std::string> argv;  ///< argv[0] is the program to run, unless `program` is set
+  /// The file executed, when not argv[0]. "/proc/self/exe" runs the scheduler's own executable
+  /// even after its file has been replaced (a rebuild while a study runs), so that every cell of
+  /// a study runs the code the study started with.
+  std::string program;
+  std::string log_path;  ///< stdout and stderr, appended
   /// The cell's progress in [0, 1] (read from its run directory), polled about once a second.
   std::function<double()> progress;
 };
