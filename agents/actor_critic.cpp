@@ -332,6 +332,10 @@ bool ActorCriticImpl::TrainingIsRandom() const {
           !c.rim.input_attention());  // without input attention the active units are drawn
 }
 
+bool ActorCriticImpl::TrainingRandomIsDropoutOnly() const {
+  return TrainingIsRandom() && options_.core.rim.input_attention();
+}
+
 namespace {
 
 /// A fresh model of `spec` and `options`, with torch's generator put back after construction

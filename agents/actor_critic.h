@@ -112,6 +112,10 @@ class ActorCriticImpl : public torch::nn::Module {
   /// True when a training-mode forward pass draws random numbers (dropout): such passes on two
   /// threads at once would draw from torch's one generator in a timing-dependent order.
   bool TrainingIsRandom() const;
+  /// True when all of that randomness is dropout masks (models/dropout_noise.h), whose seeds a
+  /// DropoutSeedScope can give each thread in a fixed order; false for the RIM without input
+  /// attention, which draws its active units from torch's generator.
+  bool TrainingRandomIsDropoutOnly() const;
   /// A model of the same architecture whose parameters share this one's storage (so it sees every
   /// optimiser step) but are separate autograd leaves with their own gradients; for splitting a
   /// minibatch over threads. Building it leaves torch's random generator untouched.

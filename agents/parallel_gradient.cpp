@@ -1,7 +1,10 @@
 #include "agents/parallel_gradient.h"
 
 #include <exception>
+#include <optional>
 #include <stdexcept>
+
+#include "models/dropout_noise.h"
 
 namespace rimlab::agents {
 
@@ -22,7 +25,10 @@ ChunkBatch SliceChunks(const ChunkBatch& b, int64_t begin, int64_t end) {
 
 ParallelGradient::ParallelGradient(ActorCritic model, int threads) : model_(std::move(model)) {
   if (threads < 1) throw std::invalid_argument("learner threads must be >= 1");
-  if (model_->TrainingIsRandom()) threads = 1;
+  // Dropout can run on several threads with a seed per part; other randomness (units drawn
+  // without input attention) would depend on which thread draws first, so it runs on one.
+  if (model_->TrainingIsRandom() && !model_->TrainingRandomIsDropoutOnly()) threads = 1;
+  seed_dropout_ = model_->TrainingRandomIsDropoutOnly();
   for (int i = 1; i < threads; ++i) {
     replicas_.emplace_back(model_->Replica());
     workers_.push_back(std::make_unique<WorkerThread>());
@@ -49,7 +55,14 @@ MinibatchLoss ParallelGradient::Compute(const ChunkBatch& whole, const LossOptio
   const double rows = std::max(1.0, batch.mask.sum().item<double>());
 
   std::vector<MinibatchLoss> losses(static_cast<size_t>(parts));
+  // One seed per part, drawn here in part order, so that the masks do not depend on timing.
+  std::vector<uint64_t> seeds(static_cast<size_t>(parts));
+  if (seed_dropout_) {
+    for (auto& seed : seeds) seed = models::NextDropoutSeed();
+  }
   const auto run = [&](int64_t part, ActorCritic& model) {
+    std::optional<models::DropoutSeedScope> scope;
+    if (seed_dropout_) scope.emplace(seeds[static_cast<size_t>(part)]);
     const int64_t begin = chunks * part / parts, end = chunks * (part + 1) / parts;
     auto loss = ChunkLoss(model, SliceChunks(batch, begin, end), part_options, rows);
     loss.loss.backward();

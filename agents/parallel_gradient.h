@@ -9,9 +9,11 @@
 /// by the whole minibatch's decision-row count, so the parts' gradients add up to the whole's;
 /// they are added in part order after every thread is done, so the result does not depend on
 /// timing: a run is reproducible for a given thread count (summation order, and so the last bits,
-/// differ between thread counts). Models whose training pass draws random numbers (dropout) run
-/// on one thread, since concurrent draws from torch's generator would come in a
-/// timing-dependent order.
+/// differ between thread counts). A training pass with dropout draws its masks from a seed per
+/// part (models/dropout_noise.h's DropoutSeedScope), drawn from torch's generator in part order
+/// before the threads start, so it splits too and stays reproducible for a given thread count;
+/// a RIM without input attention, which draws its active units from torch's generator, runs on
+/// one thread, since concurrent draws would come in a timing-dependent order.
 
 #include <torch/torch.h>
 
@@ -37,7 +39,7 @@ class ParallelGradient {
   ParallelGradient(const ParallelGradient&) = delete;
   ParallelGradient& operator=(const ParallelGradient&) = delete;
 
-  /// Threads actually used: 1 when the model's training pass is random.
+  /// Threads actually used: 1 when the model's training pass draws units at random.
   int threads() const { return static_cast<int>(replicas_.size()) + 1; }
 
   /// Zeroes the model's gradients, then leaves in them the gradient of the loss on `batch`
@@ -47,6 +49,7 @@ class ParallelGradient {
 
  private:
   ActorCritic model_;
+  bool seed_dropout_ = false;  // each part's dropout masks from its own seed (DropoutSeedScope)
   std::vector<ActorCritic> replicas_;
   std::vector<std::unique_ptr<WorkerThread>> workers_;
 };

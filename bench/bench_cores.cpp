@@ -96,10 +96,10 @@ std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_o
     o.type = type;
     o.hidden_size = 600;
     o.rim = models::RIMCellOptions().num_units(6).top_k(4).unit_size(100);
-    out.push_back({type == "rim" ? "rim" : type + "600", models::MakeCore(o, input)});
+    out.push_back({type == "rim" ? "rim" : type + "600", models::MakeCore(o, input), "direct", ""});
     if (type == "rim" && rim_ops) {
       o.rim.fused(false);
-      out.push_back({"rim_ops", models::MakeCore(o, input)});
+      out.push_back({"rim_ops", models::MakeCore(o, input), "direct", ""});
     }
   }
   for (auto& m : out) m.gemm = gemm.front();

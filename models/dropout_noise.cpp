@@ -13,19 +13,30 @@ namespace rimlab::models {
 
 namespace {
 
-uint64_t DrawSeed() {
+thread_local DropoutSeedScope* current_scope = nullptr;
+
+}  // namespace
+
+DropoutSeedScope::DropoutSeedScope(uint64_t seed) : state_(seed), outer_(current_scope) {
+  current_scope = this;
+}
+
+DropoutSeedScope::~DropoutSeedScope() {
+  current_scope = outer_;
+}
+
+uint64_t NextDropoutSeed() {
+  if (current_scope != nullptr) return SplitMix64(&current_scope->state_);
   auto gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
   return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
 }
 
-}  // namespace
-
 DropoutStream::DropoutStream(double p)
     // Element i is kept when its uniform 32-bit draw is at least p * 2^32.
     : threshold_(static_cast<uint64_t>(std::llround(p * 4294967296.0))),
       scale_(static_cast<float>(1.0 / (1.0 - p))) {
-  uint64_t sm = DrawSeed();
+  uint64_t sm = NextDropoutSeed();
   for (int l = 0; l < kLanes; ++l) {
     for (auto& word : s_) word[l] = SplitMix64(&sm);
   }

@@ -37,6 +37,28 @@ class DropoutStream {
   int next_ = 2 * kLanes;         // the first unused value in pending_
 };
 
+/// While one lives, DropoutStreams constructed on this thread take their seeds from a SplitMix64
+/// sequence started at `seed` instead of from torch's generator. Threads that split one
+/// minibatch (agents/parallel_gradient.h) each get a seed drawn from torch's generator in a fixed
+/// order before they start, so their masks do not depend on which thread draws first and runs
+/// stay reproducible and resumable. Scopes nest; the innermost applies.
+class DropoutSeedScope {
+ public:
+  explicit DropoutSeedScope(uint64_t seed);
+  ~DropoutSeedScope();
+  DropoutSeedScope(const DropoutSeedScope&) = delete;
+  DropoutSeedScope& operator=(const DropoutSeedScope&) = delete;
+
+ private:
+  uint64_t state_;
+  DropoutSeedScope* outer_;
+  friend uint64_t NextDropoutSeed();
+};
+
+/// The next seed a DropoutStream takes: from this thread's innermost DropoutSeedScope, or one
+/// draw from torch's default generator.
+uint64_t NextDropoutSeed();
+
 /// A float32 tensor of `shape` filled by one DropoutStream: multiplying by it is inverted dropout.
 torch::Tensor DropoutNoise(at::IntArrayRef shape, double p);
 

@@ -1,9 +1,12 @@
 // The RIM's dropout masks (models/dropout_noise.h): inverted-dropout values only, the rate asked
-// for, reproducible from torch's seed, fresh at every draw, and identity when not training.
+// for, reproducible from torch's seed (or a DropoutSeedScope's), fresh at every draw, and
+// identity when not training.
 #include <torch/torch.h>
 // LibTorch brings glog, whose CHECK would shadow Catch2's: Catch2 must own it here.
 #undef CHECK
 #include <catch2/catch.hpp>
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <vector>
 
@@ -58,4 +61,41 @@ TEST_CASE("a dropout stream filled piece by piece writes what one fill writes", 
     at += n;
   }
   CHECK(parts.equal(whole));
+}
+
+TEST_CASE("inside a DropoutSeedScope masks come from its seed, not torch's generator",
+          "[dropout]") {
+  using rimlab::models::DropoutSeedScope;
+  auto gen = at::detail::getDefaultCPUGenerator();
+  torch::manual_seed(5);
+  const auto state = gen.get_state();
+  torch::Tensor a, b, nested, after_nested;
+  {
+    DropoutSeedScope scope(42);
+    a = DropoutNoise({64, 33}, 0.5);
+    {
+      DropoutSeedScope inner(7);
+      nested = DropoutNoise({64, 33}, 0.5);
+    }
+    after_nested = DropoutNoise({64, 33}, 0.5);  // the outer sequence again, its second seed
+  }
+  CHECK(torch::equal(gen.get_state(), state));  // nothing drawn from torch's generator
+  {
+    DropoutSeedScope scope(42);
+    b = DropoutNoise({64, 33}, 0.5);
+    CHECK(torch::equal(DropoutNoise({64, 33}, 0.5), after_nested));
+  }
+  CHECK(a.equal(b));
+  CHECK_FALSE(a.equal(nested));
+  CHECK_FALSE(a.equal(after_nested));
+  {
+    DropoutSeedScope inner(7);
+    CHECK(DropoutNoise({64, 33}, 0.5).equal(nested));
+  }
+  // Outside every scope, torch's generator again.
+  torch::manual_seed(5);
+  const auto from_torch = DropoutNoise({64, 33}, 0.5);
+  CHECK_FALSE(torch::equal(gen.get_state(), state));
+  torch::manual_seed(5);
+  CHECK(DropoutNoise({64, 33}, 0.5).equal(from_torch));
 }

@@ -1,6 +1,7 @@
 // Data-parallel minibatch gradients (agents/parallel_gradient.h): splitting a minibatch's chunks
 // over threads and model replicas gives the one-thread gradient and metrics, the same bits on
-// every run, and survives checkpoint loads and worker failures.
+// every run (with dropout too, each part seeded in a fixed order), and survives checkpoint loads
+// and worker failures.
 #include <torch/torch.h>
 // LibTorch brings glog, whose CHECK would shadow Catch2's: Catch2 must own it here.
 #undef CHECK
@@ -14,6 +15,7 @@
 
 #include "agents/parallel_gradient.h"
 #include "envs/registry.h"
+#include "models/dropout_noise.h"
 
 using rimlab::agents::ActorCritic;
 using rimlab::agents::ActorCriticOptions;
@@ -129,6 +131,42 @@ TEST_CASE("split gradients are the same bits on every run") {
   }
 }
 
+TEST_CASE("dropout on split minibatches: a seed per part, the same bits on every run") {
+  const auto spec = rimlab::MakeEnv("pickup")->Spec();
+  auto o = Options("rim");
+  o.core.rim.input_dropout(0.1).comm_dropout(0.1);
+  torch::manual_seed(3);
+  ActorCritic model(spec, o);
+  model->train();
+  const auto batch = RandomBatch(spec, model, 4, 16);
+  ParallelGradient pg(model, 2);
+  REQUIRE(pg.threads() == 2);
+  auto gen = at::detail::getDefaultCPUGenerator();
+  torch::manual_seed(21);
+  pg.Compute(batch, Ppo());
+  const auto first = Grads(model);
+  const auto after = gen.get_state();
+  // The parts draw no numbers of their own from torch's generator: it moved by the two seeds
+  // drawn before the threads started, whatever their timing.
+  torch::manual_seed(21);
+  rimlab::models::NextDropoutSeed();
+  rimlab::models::NextDropoutSeed();
+  CHECK(torch::equal(gen.get_state(), after));
+  for (int run = 0; run < 5; ++run) {
+    torch::manual_seed(21);
+    pg.Compute(batch, Ppo());
+    const auto again = Grads(model);
+    for (size_t i = 0; i < first.size(); ++i) REQUIRE(torch::equal(first[i], again[i]));
+  }
+  // Other seeds, other masks: the dropout is really on.
+  torch::manual_seed(22);
+  pg.Compute(batch, Ppo());
+  const auto other = Grads(model);
+  bool differs = false;
+  for (size_t i = 0; i < first.size(); ++i) differs = differs || !torch::equal(first[i], other[i]);
+  CHECK(differs);
+}
+
 TEST_CASE("replicas follow optimiser steps and checkpoint loads of the model") {
   const auto spec = rimlab::MakeEnv("pickup")->Spec();
   torch::manual_seed(5);
@@ -170,12 +208,15 @@ TEST_CASE("building a replica leaves torch's generator where it was") {
   CHECK(torch::equal(before, after));
 }
 
-TEST_CASE("random training passes use one thread; fewer chunks than threads still work") {
+TEST_CASE("units drawn at random use one thread; fewer chunks than threads still work") {
   const auto spec = rimlab::MakeEnv("pickup")->Spec();
   auto o = Options("rim");
+  o.core.rim.input_attention(false);
+  ActorCritic drawn(spec, o);
+  CHECK(ParallelGradient(drawn, 2).threads() == 1);
+  o = Options("rim");
   o.core.rim.input_dropout(0.1);
-  ActorCritic dropout(spec, o);
-  CHECK(ParallelGradient(dropout, 2).threads() == 1);
+  CHECK(ParallelGradient(ActorCritic(spec, o), 2).threads() == 2);
   CHECK(ParallelGradient(ActorCritic(spec, Options("rim")), 2).threads() == 2);
   CHECK_THROWS_AS(ParallelGradient(ActorCritic(spec, Options("lstm")), 0), std::invalid_argument);
 
