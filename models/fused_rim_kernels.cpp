@@ -42,7 +42,8 @@ typedef int32_t IntLanes __attribute__((vector_size(32)));
 /// e^x in each lane for x <= 0, as Cephes' expf computes it (x = n ln 2 + r, |r| <= ln 2 / 2,
 /// e^r by a degree-5 polynomial, 2^n into the exponent bits): within 2 ulp of std::exp, and
 /// eight at a time where libm takes one call each. Below -87 the result is about 1e-38, not 0.
-void ExpNonPositive(Lanes* lanes) {  // by pointer: a vector argument is an ABI question per clone
+/// Inlined into each vector clone; by pointer, so no vector argument crosses a call.
+inline __attribute__((always_inline)) void ExpNonPositive(Lanes* lanes) {
   Lanes x = *lanes;
   x = x < -87.0f ? Lanes{} - 87.0f : x;
   const Lanes t = x * 1.44269504088896341f + 0.5f;
@@ -116,20 +117,7 @@ void SoftmaxRows(float* p, int64_t rows, int64_t n) {
     for (int64_t j = 1; j < n; ++j) mx = std::max(mx, row[j]);
     for (int64_t j = 0; j < n; ++j) row[j] -= mx;
   }
-  const int64_t total = rows * n;
-  int64_t i = 0;
-  for (; i + 8 <= total; i += 8) {
-    Lanes x;
-    std::memcpy(&x, p + i, sizeof x);
-    ExpNonPositive(&x);
-    std::memcpy(p + i, &x, sizeof x);
-  }
-  if (i < total) {
-    Lanes x = {};
-    std::memcpy(&x, p + i, static_cast<size_t>(total - i) * sizeof(float));
-    ExpNonPositive(&x);
-    std::memcpy(p + i, &x, static_cast<size_t>(total - i) * sizeof(float));
-  }
+  MapLanes<ExpNonPositive>(p, rows * n);
   for (int64_t r = 0; r < rows; ++r) {
     float* row = p + r * n;
     float sum = 0.0f;
