@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -72,8 +73,8 @@ double Median(std::vector<double> v) {
 struct Model {
   std::string name;
   models::RecurrentCore core{nullptr};
-  std::string gemm = "direct";  ///< how the per-step products run (the `gemm` key)
-  std::string suffix;           ///< "" for the first mode, "_<mode>" for the others
+  models::GemmMode gemm = models::GemmMode::kDirect;  ///< how the per-step products run
+  std::string suffix;  ///< "" for the first mode of the `gemm` key, "_<mode>" for the others
 };
 
 /// The LSTM this model's ratio is taken against: the one whose products run on the same kernels.
@@ -81,13 +82,8 @@ std::string Baseline(const Model& m) {
   return "lstm600" + m.suffix;
 }
 
-void SetGemm(const Model& m, bool packed, bool direct) {
-  models::SetPackedWeights(packed && m.gemm != "blas");
-  models::SetDirectWeights(direct && m.gemm == "direct");
-}
-
 std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_ops,
-                              const std::vector<std::string>& gemm) {
+                              const std::vector<models::GemmMode>& gemm) {
   std::vector<Model> out;
   torch::manual_seed(0);
   for (const std::string type : {"lstm", "gru", "rim"}) {
@@ -96,10 +92,11 @@ std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_o
     o.type = type;
     o.hidden_size = 600;
     o.rim = models::RIMCellOptions().num_units(6).top_k(4).unit_size(100);
-    out.push_back({type == "rim" ? "rim" : type + "600", models::MakeCore(o, input), "direct", ""});
+    out.push_back({type == "rim" ? "rim" : type + "600", models::MakeCore(o, input),
+                   models::GemmMode::kDirect, ""});
     if (type == "rim" && rim_ops) {
       o.rim.fused(false);
-      out.push_back({"rim_ops", models::MakeCore(o, input), "direct", ""});
+      out.push_back({"rim_ops", models::MakeCore(o, input), models::GemmMode::kDirect, ""});
     }
   }
   for (auto& m : out) m.gemm = gemm.front();
@@ -107,7 +104,8 @@ std::vector<Model> MakeModels(int64_t input, const std::string& only, bool rim_o
   for (size_t g = 1; g < gemm.size(); ++g) {
     for (size_t i = 0; i < n; ++i) {
       if (out[i].name == "rim_ops") continue;
-      out.push_back({out[i].name + "_" + gemm[g], out[i].core, gemm[g], "_" + gemm[g]});
+      const std::string suffix = std::string("_") + models::GemmModeName(gemm[g]);
+      out.push_back({out[i].name + suffix, out[i].core, gemm[g], suffix});
     }
   }
   return out;
@@ -126,24 +124,21 @@ int RunCoresSuite(const BenchArgs& args) {
   torch::set_num_threads(static_cast<int>(threads));
   const double budget = args.quick ? 0.01 : args.seconds / static_cast<double>(rounds);
 
-  std::vector<std::string> gemm;
-  {
-    std::string list = kv.count("gemm") ? kv.at("gemm") : "direct";
+  // The modes to measure: the process's own (RIMLAB_GEMM) unless the `gemm` key lists them.
+  const models::GemmMode initial = models::CurrentGemmMode();
+  std::vector<models::GemmMode> gemm;
+  try {
+    std::string list = kv.count("gemm") ? kv.at("gemm") : models::GemmModeName(initial);
     if (IntArg(kv, "blas", 0) != 0) list += ",blas";
-    size_t start = 0;
-    while (start <= list.size()) {
-      const size_t comma = std::min(list.find(',', start), list.size());
-      gemm.push_back(list.substr(start, comma - start));
-      if (gemm.back() != "direct" && gemm.back() != "packed" && gemm.back() != "blas") {
-        std::fprintf(stderr, "error: gemm=%s: expected direct, packed or blas\n",
-                     gemm.back().c_str());
-        return 2;
-      }
-      start = comma + 1;
-    }
+    std::stringstream ss(list);
+    for (std::string name; std::getline(ss, name, ',');)
+      gemm.push_back(models::ParseGemmMode(name));
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "error: %s (the gemm= key)\n", e.what());
+    return 2;
   }
   auto models = MakeModels(input, only, IntArg(kv, "rim_ops", 0) != 0, gemm);
-  const bool packed = models::PackedWeights(), direct = models::DirectWeights();
+  const bool packed = models::PackedWeights();
   Report("cores/packed_weights", packed ? 1.0 : 0.0, "on");
   Report("cores/threads", static_cast<double>(threads), "threads");
   for (auto& m : models)
@@ -165,7 +160,7 @@ int RunCoresSuite(const BenchArgs& args) {
           (out.outputs * head).sum().backward();
           m.core->zero_grad();
         };
-        SetGemm(m, packed, direct);
+        models::SetGemmMode(m.gemm);
         fn();  // warm-up: allocator and BLAS buffers
         times[m.name].push_back(TimeIt(fn, budget) / static_cast<double>(T));
       }
@@ -205,7 +200,7 @@ int RunCoresSuite(const BenchArgs& args) {
       for (auto& m : models) {
         auto s = m.core->InitialState(b);
         auto fn = [&] { s = m.core->Step(x, s, {}).state; };
-        SetGemm(m, packed, direct);
+        models::SetGemmMode(m.gemm);
         fn();
         times[m.name].push_back(TimeIt(fn, budget / 2));
       }
@@ -217,8 +212,7 @@ int RunCoresSuite(const BenchArgs& args) {
              "x");
     }
   }
-  models::SetPackedWeights(packed);
-  models::SetDirectWeights(direct);
+  models::SetGemmMode(initial);
   return 0;
 }
 

@@ -145,14 +145,19 @@ int RunPpoSuite(const BenchArgs& args) {
   // a variant is named after its core, plus "_lt<N>" when several thread counts are compared.
   const auto learner_threads = list("learner_threads", "2");
   const auto fused = list("fused", "1");
-  const auto gemm = list("gemm", "direct");
-  for (const auto& g : gemm) {
-    if (g != "direct" && g != "packed" && g != "blas") {
-      std::fprintf(stderr, "error: gemm=%s: expected direct, packed or blas\n", g.c_str());
-      return 2;
+  // The modes to measure: the process's own (RIMLAB_GEMM) unless the `gemm` key lists them.
+  const models::GemmMode initial_gemm = models::CurrentGemmMode();
+  std::vector<models::GemmMode> gemm;
+  try {
+    for (const auto& g : list("gemm", models::GemmModeName(initial_gemm))) {
+      gemm.push_back(models::ParseGemmMode(g));
     }
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "error: %s (the gemm= key)\n", e.what());
+    return 2;
   }
-  std::vector<std::string> cores, core_types, variant_gemm;
+  std::vector<std::string> cores, core_types;
+  std::vector<models::GemmMode> variant_gemm;
   std::vector<int> variant_threads;
   std::vector<bool> variant_fused;
   for (const auto& core : list("cores", "lstm,rim")) {
@@ -161,7 +166,7 @@ int RunPpoSuite(const BenchArgs& args) {
         for (const auto& g : gemm) {
           std::string name = learner_threads.size() > 1 ? core + "_lt" + lt : core;
           if (fused.size() > 1) name += f == "0" ? "_ops" : "_fused";
-          if (gemm.size() > 1) name += "_" + g;
+          if (gemm.size() > 1) name += std::string("_") + models::GemmModeName(g);
           cores.push_back(name);
           core_types.push_back(core);
           variant_threads.push_back(std::stoi(lt));
@@ -171,12 +176,8 @@ int RunPpoSuite(const BenchArgs& args) {
       }
     }
   }
-  const bool packed_default = models::PackedWeights(), direct_default = models::DirectWeights();
   // The products' mode is process-wide: set before each variant's iterations.
-  const auto set_gemm = [&](size_t v) {
-    models::SetPackedWeights(packed_default && variant_gemm[v] != "blas");
-    models::SetDirectWeights(direct_default && variant_gemm[v] == "direct");
-  };
+  const auto set_gemm = [&](size_t v) { models::SetGemmMode(variant_gemm[v]); };
   const int rim_units = std::stoi(get("rim_units", "6"));
   const int rim_top_k = std::stoi(get("rim_top_k", "4"));
   // The shipped RIM configs keep the cell's default dropout (0.1 on the read and on the
@@ -341,8 +342,7 @@ int RunPpoSuite(const BenchArgs& args) {
       m[i].update.push_back(frames / update);
     }
   }
-  models::SetPackedWeights(packed_default);
-  models::SetDirectWeights(direct_default);
+  models::SetGemmMode(initial_gemm);
   std::printf(
       "# pickup 8x8 N3, 16 envs x %lld steps, 4 epochs, batch %lld, recurrence 4; torch "
       "threads %d, pool threads %d; median of %d rounds of %d iterations; %s, %s\n",

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 extern "C" void sgemm_(const char* transa, const char* transb, const int* m, const int* n,
                        const int* k, const float* alpha, const float* a, const int* lda,
@@ -12,21 +13,28 @@ namespace rimlab::models {
 
 namespace {
 
+/// RIMLAB_GEMM's mode; the default when unset or unknown (an environment variable read at start-up
+/// has no caller to report to).
+GemmMode EnvironmentMode() {
+  const char* env = std::getenv("RIMLAB_GEMM");
+  if (env == nullptr) return GemmMode::kDirect;
+  try {
+    return ParseGemmMode(env);
+  } catch (const std::invalid_argument&) {
+    return GemmMode::kDirect;
+  }
+}
+
 std::atomic<bool>& PackedFlag() {
-  static std::atomic<bool> flag{[] {
-    const char* env = std::getenv("RIMLAB_GEMM");
-    return BestGemmIsa() != GemmIsa::kNone && !(env != nullptr && std::strcmp(env, "blas") == 0);
-  }()};
+  static std::atomic<bool> flag{BestGemmIsa() != GemmIsa::kNone &&
+                                EnvironmentMode() != GemmMode::kBlas};
   return flag;
 }
 
 std::atomic<int64_t> min_packed_work{kDefaultMinPackedWork};
 
 std::atomic<bool>& DirectFlag() {
-  static std::atomic<bool> flag{[] {
-    const char* env = std::getenv("RIMLAB_GEMM");
-    return !(env != nullptr && std::strcmp(env, "packed") == 0);
-  }()};
+  static std::atomic<bool> flag{EnvironmentMode() == GemmMode::kDirect};
   return flag;
 }
 
@@ -57,6 +65,35 @@ bool DirectWeights() {
 
 void SetDirectWeights(bool on) {
   DirectFlag().store(on, std::memory_order_relaxed);
+}
+
+GemmMode ParseGemmMode(const std::string& name) {
+  if (name == "direct") return GemmMode::kDirect;
+  if (name == "packed") return GemmMode::kPacked;
+  if (name == "blas") return GemmMode::kBlas;
+  throw std::invalid_argument("gemm mode '" + name + "': expected direct, packed or blas");
+}
+
+const char* GemmModeName(GemmMode mode) {
+  switch (mode) {
+    case GemmMode::kDirect:
+      return "direct";
+    case GemmMode::kPacked:
+      return "packed";
+    case GemmMode::kBlas:
+      break;
+  }
+  return "blas";
+}
+
+GemmMode CurrentGemmMode() {
+  if (!PackedWeights()) return GemmMode::kBlas;
+  return DirectWeights() ? GemmMode::kDirect : GemmMode::kPacked;
+}
+
+void SetGemmMode(GemmMode mode) {
+  SetPackedWeights(mode != GemmMode::kBlas);
+  SetDirectWeights(mode == GemmMode::kDirect);
 }
 
 void WeightOperand::Set(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb,

@@ -5,6 +5,7 @@
 // (or left to sgemm where those kernels do not run, or when RIMLAB_GEMM asks for it).
 
 #include <cstdint>
+#include <string>
 
 #include "models/packed_gemm.h"
 
@@ -32,6 +33,19 @@ void SetPackedWeights(bool on, int64_t min_work = kDefaultMinPackedWork);
 /// benches compare the three ways in one run).
 bool DirectWeights();
 void SetDirectWeights(bool on);
+
+/// The three ways together, as RIMLAB_GEMM and the benches' `gemm=` key name them: "direct"
+/// (packed when large, in place when small: the default), "packed" (packed when large, sgemm
+/// otherwise), "blas" (everything through sgemm).
+enum class GemmMode { kDirect, kPacked, kBlas };
+/// Throws std::invalid_argument naming `name` and the three names when it is none of them.
+GemmMode ParseGemmMode(const std::string& name);
+const char* GemmModeName(GemmMode mode);
+/// The mode the switches above are in (kBlas where no packed kernel runs).
+GemmMode CurrentGemmMode();
+/// Sets both switches (packing from the default size); kDirect and kPacked fall back to sgemm
+/// where no packed kernel runs.
+void SetGemmMode(GemmMode mode);
 
 /// A constant right operand op(B) (k x n) for repeated products C = A op(B) + beta C.
 class WeightOperand {

@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "models/gemm.h"
@@ -229,4 +230,23 @@ TEST_CASE("PackB and GemmDirect refuse a kernel this CPU does not run", "[gemm]"
   if (BestGemmIsa() != GemmIsa::kAvx512) {
     CHECK_THROWS_AS(PackB(false, 1, 1, &w, 1, &packed, GemmIsa::kAvx512), std::invalid_argument);
   }
+}
+
+TEST_CASE("gemm modes: parsed by name, set and read back, a wrong name refused", "[gemm]") {
+  const GemmMode before = CurrentGemmMode();
+  for (const char* name : {"direct", "packed", "blas"}) {
+    const GemmMode mode = ParseGemmMode(name);
+    CHECK(std::string(GemmModeName(mode)) == name);
+    SetGemmMode(mode);
+    // Without a packed kernel every mode is sgemm.
+    CHECK(CurrentGemmMode() == (BestGemmIsa() == GemmIsa::kNone ? GemmMode::kBlas : mode));
+    CHECK(PackedWeights() == (mode != GemmMode::kBlas && BestGemmIsa() != GemmIsa::kNone));
+  }
+  try {
+    ParseGemmMode("fast");
+    FAIL("no error for an unknown mode");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()) == "gemm mode 'fast': expected direct, packed or blas");
+  }
+  SetGemmMode(before);
 }
